@@ -1,0 +1,74 @@
+"""FHIR R4 helpers shared by the FHIR adapters: structural validation and common elements."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, get_args
+
+import pydantic
+from fhir.resources.R4B.resource import Resource
+
+from adapters.base import AdapterError, Issue, error
+from core.messages import NotReportedReason
+
+DATA_ABSENT_REASON_URL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+KNOWN_ABSENT_REASONS = frozenset(get_args(NotReportedReason))
+R = TypeVar("R", bound=Resource)
+
+
+def expression_of(resource_type: str, loc: tuple[int | str, ...]) -> str:
+    """A FHIRPath-like location: ('group', 0, 'count') -> 'MeasureReport.group[0].count'."""
+    path = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "resource_type":
+            path += f".{part}"
+    return path
+
+
+def _issue_of(resource_type: str, detail: Any) -> Issue:
+    kind = "structure" if detail["type"] == "extra_forbidden" else "invalid"
+    if detail["type"] == "missing":
+        kind = "required"
+    message = " ".join(str(detail["msg"]).split())
+    return error(kind, expression_of(resource_type, tuple(detail["loc"])), message)
+
+
+def validate_resource(model: type[R], payload: dict[str, Any]) -> R:
+    """Validate `payload` as an R4 resource of type `model`, or raise AdapterError."""
+    resource_type = model.get_resource_type()
+    if payload.get("resourceType") != resource_type:
+        raise AdapterError([error(
+            "invalid", "resourceType",
+            f"expected resourceType {resource_type}, got {payload.get('resourceType')!r}",
+        )])
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        raise AdapterError([_issue_of(resource_type, d) for d in exc.errors()]) from exc
+
+
+def reference_id(reference: Any, resource_type: str, expression: str) -> str:
+    """The id in a literal reference such as 'Location/abc', or raise AdapterError."""
+    text = reference.get("reference") if isinstance(reference, dict) else None
+    prefix = f"{resource_type}/"
+    if not isinstance(text, str) or not text.startswith(prefix) or len(text) == len(prefix):
+        raise AdapterError([error(
+            "required", f"{expression}.reference",
+            f"must be a literal reference '{resource_type}/<id>' to a registered {resource_type}",
+        )])
+    return text[len(prefix):].split("/_history", 1)[0]
+
+
+def data_absent_reason(element: Any) -> NotReportedReason | None:
+    """The data-absent-reason code on a primitive's extension element (`_count`), if any.
+
+    Codes outside the FHIR value set become 'unknown': still not reported, never a number.
+    """
+    if not isinstance(element, dict):
+        return None
+    for extension in element.get("extension", []):
+        if extension.get("url") == DATA_ABSENT_REASON_URL:
+            code = extension.get("valueCode")
+            return code if code in KNOWN_ABSENT_REASONS else "unknown"  # type: ignore[return-value]
+    return None

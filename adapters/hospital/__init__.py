@@ -1,0 +1,1 @@
+"""Hospital adapters (ziekenhuis, SEH)."""

@@ -1,0 +1,1 @@
+"""The HTTP API: FHIR endpoints for providers, JSON queries for care coordination centres."""

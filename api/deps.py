@@ -1,0 +1,45 @@
+"""Dependencies shared by the routers, taken from the application state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+
+from api.producer import RawProducer
+from core.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_producer(request: Request) -> RawProducer:
+    """The app's Kafka producer."""
+    producer: RawProducer = request.app.state.producer
+    return producer
+
+
+def get_pool(request: Request) -> AsyncConnectionPool[Any]:
+    """The app's database pool."""
+    pool: AsyncConnectionPool[Any] = request.app.state.pool
+    return pool
+
+
+async def get_conn(
+    pool: Annotated[AsyncConnectionPool[Any], Depends(get_pool)],
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection for one request, committed when the request succeeds."""
+    async with pool.connection() as conn:
+        yield conn
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ProducerDep = Annotated[RawProducer, Depends(get_producer)]
+PoolDep = Annotated[AsyncConnectionPool[Any], Depends(get_pool)]
+ConnDep = Annotated[psycopg.AsyncConnection[Any], Depends(get_conn)]

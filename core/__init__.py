@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, canonical messages, logging and metrics."""

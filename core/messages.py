@@ -1,0 +1,54 @@
+"""The canonical messages that flow through Kafka.
+
+`RawMessage` wraps what a provider sent, exactly as received, so it can be replayed.
+`Observation` is one figure under one shared definition: one per location x item x observed time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+# Marks "the provider told us it does not know", as FHIR data-absent-reason does.
+NotReportedReason = Literal[
+    "unknown", "asked-unknown", "temp-unknown", "not-asked", "masked", "unsupported",
+    "not-applicable", "error", "not-a-number", "not-performed", "not-permitted", "missing",
+]
+
+
+class RawMessage(BaseModel):
+    """A provider message as received, with who sent it and when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: uuid.UUID
+    source_format: str
+    sector: str
+    provider: str
+    location_id: str
+    received_at: AwareDatetime
+    payload: dict[str, Any]
+
+
+class Observation(BaseModel):
+    """One figure under one shared definition, or the statement that it was not reported."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    definition: str = Field(min_length=1)
+    definition_version: int = Field(ge=1)
+    location_id: str = Field(min_length=1)
+    value: float | None
+    not_reported_reason: NotReportedReason | None = None
+    observed_at: AwareDatetime
+    received_at: AwareDatetime
+    provider: str
+    source_format: str
+    raw_message_id: uuid.UUID
+
+    def key(self) -> str:
+        """Kafka key: keeps one location's item in order on one partition."""
+        return f"{self.location_id}|{self.definition}"
+

@@ -1,0 +1,51 @@
+"""Every Prometheus metric of the platform, declared once with its help text.
+
+Label sets are bounded: source formats, sectors, reasons and stages are small closed sets.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_RECEIVED = Counter(
+    "zc_messages_received_total",
+    "Provider messages received over HTTP, before validation.",
+    ["source_format"],
+)
+MESSAGES_REJECTED = Counter(
+    "zc_messages_rejected_total",
+    "Messages refused, at the API (4xx) or in the streams (dead-lettered), by reason.",
+    ["stage", "reason"],
+)
+MESSAGES_PRODUCED = Counter(
+    "zc_messages_produced_total",
+    "Messages acknowledged by the broker (acks=all), per topic.",
+    ["topic"],
+)
+MESSAGES_CONSUMED = Counter(
+    "zc_messages_consumed_total",
+    "Messages taken from a topic by a stream agent.",
+    ["topic"],
+)
+OBSERVATIONS_WRITTEN = Counter(
+    "zc_observations_written_total",
+    "Canonical observations upserted into the store (replays count again).",
+)
+SINK_BATCH_SECONDS = Histogram(
+    "zc_sink_batch_seconds",
+    "Time to upsert one batch of observations, in one transaction.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+SINK_WRITE_RETRIES = Counter(
+    "zc_sink_write_retries_total",
+    "Failed batch writes that were retried (the batch is never acknowledged unwritten).",
+)
+END_TO_END_LATENCY = Histogram(
+    "zc_end_to_end_latency_seconds",
+    "From receipt by the API to the observation being stored.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+LAST_WRITE_TIMESTAMP = Gauge(
+    "zc_sink_last_write_timestamp_seconds",
+    "Unix time of the last successful batch write.",
+)

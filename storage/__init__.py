@@ -1,0 +1,1 @@
+"""The store: migrations, writes and the live queries, on PostgreSQL / TimescaleDB."""

@@ -1,0 +1,1 @@
+"""Stream processors (faust): normalise raw provider messages, archive them, store observations."""

@@ -1,0 +1,26 @@
+"""`python -m streams`: run the stream worker, with Prometheus metrics on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+
+from prometheus_client import start_http_server
+
+from core.logs import configure_logging
+from core.settings import get_settings
+from streams.app import create_app
+
+
+def main() -> None:
+    """Start metrics, then the faust worker (blocks until stopped)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, process="streams")
+    start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    app = create_app(settings)
+    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(),
+                "--without-web"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The one error boundary of the streams: any failure becomes a dead letter with its reason.
+
+A dead letter carries the original bytes, where they came from and why they were refused. It is
+produced and acknowledged by the broker before the offending message is acknowledged, so a
+message is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pydantic
+import structlog
+
+from adapters import AdapterError
+from core.metrics import MESSAGES_REJECTED
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why one message could not be processed, and where it came from."""
+
+    stage: str
+    reason: str
+    detail: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    def to_json(self) -> bytes:
+        """The dead-letter message as stored on the dead-letter topic."""
+        return json.dumps({
+            "stage": self.stage, "reason": self.reason, "detail": self.detail,
+            "source": {"topic": self.topic, "partition": self.partition, "offset": self.offset},
+            "key": self.key.decode("utf-8", "replace") if self.key else None,
+            "value_base64": base64.b64encode(self.value).decode("ascii"),
+            "failed_at": datetime.now(UTC).isoformat(),
+        }).encode()
+
+
+def reason_of(exc: BaseException) -> tuple[str, str]:
+    """A bounded reason for metrics and the full detail for people."""
+    if isinstance(exc, AdapterError):
+        return exc.reason, str(exc)
+    if isinstance(exc, pydantic.ValidationError):
+        return "schema", str(exc)
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
+        return "undecodable", str(exc)
+    return "processing-error", f"{type(exc).__name__}: {exc}"
+
+
+def dead_letter_of(stage: str, message: Any, exc: BaseException) -> DeadLetter:
+    """Turn an exception raised for a faust message into a dead letter, counted and logged."""
+    reason, detail = reason_of(exc)
+    MESSAGES_REJECTED.labels(stage=stage, reason=reason).inc()
+    log.warning("message_dead_lettered", stage=stage, reason=reason, detail=detail[:2000],
+                topic=message.topic, partition=message.partition, offset=message.offset)
+    return DeadLetter(stage, reason, detail, message.topic, message.partition, message.offset,
+                      message.key, message.value)

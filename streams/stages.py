@@ -1,0 +1,161 @@
+"""The three stream stages, each one small class with one job.
+
+- `Normaliser`: raw provider message -> canonical observations (via the sector adapter).
+- `Archiver`: raw provider message -> raw_message table (kept for replay).
+- `ObservationSink`: observations -> observation + latest_observation tables.
+
+Each takes a batch of events, turns failures into dead letters, finishes its output (broker acks
+or database commit) and only then returns, after which faust acknowledges the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from adapters import AdapterError, MessageMeta, adapter_for
+from adapters.base import error
+from core.messages import Observation, RawMessage
+from core.metrics import (
+    END_TO_END_LATENCY,
+    MESSAGES_CONSUMED,
+    MESSAGES_PRODUCED,
+    OBSERVATIONS_WRITTEN,
+)
+from streams.deadletter import DeadLetter, dead_letter_of
+from streams.delivery import finish_despite_cancel
+from streams.sink import Sink
+from storage.observations import upsert_observations, upsert_raw_messages
+
+log = structlog.get_logger()
+Batches = AsyncIterator[Sequence[Any]]
+
+
+class DeadLetterQueue:
+    """Produces dead letters and waits for the broker to acknowledge them."""
+
+    def __init__(self, topic: Any) -> None:
+        self._topic = topic
+
+    async def put(self, letters: Sequence[DeadLetter]) -> None:
+        """Produce every letter; returns once all are acknowledged by the broker."""
+        pending = [await self._topic.send(key=d.key, value=d.to_json()) for d in letters]
+        await asyncio.gather(*pending)
+        if letters:
+            MESSAGES_PRODUCED.labels(topic=self._topic.get_topic_name()).inc(len(letters))
+
+
+def normalise(raw: RawMessage) -> list[Observation]:
+    """Map one raw message to observations with the adapter of its source format."""
+    adapter = adapter_for(raw.source_format)
+    if adapter is None:
+        raise AdapterError([error("not-supported", "source_format",
+                                  f"no adapter for source format {raw.source_format!r}")])
+    meta = MessageMeta(raw.message_id, raw.provider, raw.location_id, raw.received_at,
+                       raw.source_format)
+    return adapter.parse(raw.payload, meta).observations
+
+
+class Normaliser:
+    """Raw messages -> observations topic; unmappable messages -> dead letters."""
+
+    stage = "normalise"
+
+    def __init__(self, observations_topic: Any, dead_letters: DeadLetterQueue) -> None:
+        self._out = observations_topic
+        self._dead_letters = dead_letters
+
+    async def run(self, stream: Any) -> None:
+        """faust agent body."""
+        async for events in stream.take_events(500, within=0.2):
+            await finish_despite_cancel(self._process(events))
+
+    async def _process(self, events: Sequence[Any]) -> None:
+        MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
+        pending, dead = [], []
+        for event in events:
+            try:
+                observations = normalise(RawMessage.model_validate_json(event.message.value))
+            except Exception as exc:  # the error boundary: every failure becomes a dead letter
+                dead.append(dead_letter_of(self.stage, event.message, exc))
+                continue
+            for obs in observations:
+                payload = obs.model_dump_json().encode()
+                pending.append(await self._out.send(key=obs.key().encode(), value=payload))
+        await asyncio.gather(*pending)
+        MESSAGES_PRODUCED.labels(topic=self._out.get_topic_name()).inc(len(pending))
+        await self._dead_letters.put(dead)
+
+
+class Archiver:
+    """Raw messages -> raw_message table, so every accepted message can be replayed."""
+
+    stage = "archive"
+
+    def __init__(self, sink: Sink, dead_letters: DeadLetterQueue) -> None:
+        self._sink = sink
+        self._dead_letters = dead_letters
+
+    async def run(self, stream: Any) -> None:
+        """faust agent body."""
+        async for events in stream.take_events(500, within=0.2):
+            await finish_despite_cancel(self._process(events))
+
+    async def _process(self, events: Sequence[Any]) -> None:
+        # A raw message that does not decode is dead-lettered by the normaliser already.
+        messages = []
+        for event in events:
+            try:
+                messages.append(RawMessage.model_validate_json(event.message.value))
+            except ValueError:
+                continue
+        refused = await self._sink.write(upsert_raw_messages, messages)
+        for message, exc in refused:
+            log.error("raw_message_refused", message_id=str(message.message_id), error=str(exc))
+
+
+class ObservationSink:
+    """Observations topic -> store, one transaction per batch."""
+
+    stage = "sink"
+
+    def __init__(self, sink: Sink, dead_letters: DeadLetterQueue, batch_size: int,
+                 batch_seconds: float) -> None:
+        self._sink = sink
+        self._dead_letters = dead_letters
+        self._batch_size = batch_size
+        self._batch_seconds = batch_seconds
+
+    async def run(self, stream: Any) -> None:
+        """faust agent body."""
+        async for events in stream.take_events(self._batch_size, within=self._batch_seconds):
+            await finish_despite_cancel(self._process(events))
+
+    async def _process(self, events: Sequence[Any]) -> None:
+        MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
+        dead: list[DeadLetter] = []
+        decoded: list[tuple[Observation, Any]] = []
+        for event in events:
+            try:
+                decoded.append((Observation.model_validate_json(event.message.value),
+                                event.message))
+            except Exception as exc:  # the error boundary
+                dead.append(dead_letter_of(self.stage, event.message, exc))
+        observations = [obs for obs, _ in decoded]
+        source = {id(obs): message for obs, message in decoded}
+        refused = await self._sink.write(upsert_observations, observations)
+        dead += [dead_letter_of(self.stage, source[id(obs)], exc) for obs, exc in refused]
+        refused_ids = {id(obs) for obs, _ in refused}
+        await self._dead_letters.put(dead)
+        self._record_written([o for o in observations if id(o) not in refused_ids])
+
+    @staticmethod
+    def _record_written(observations: Sequence[Observation]) -> None:
+        OBSERVATIONS_WRITTEN.inc(len(observations))
+        now = datetime.now(UTC)
+        for obs in observations:
+            END_TO_END_LATENCY.observe((now - obs.received_at).total_seconds())
