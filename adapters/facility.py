@@ -104,8 +104,10 @@ def location_record(payload: dict[str, Any], resource_id: str) -> LocationRecord
     if issues:
         raise AdapterError(issues)
     assert loc.position is not None and isinstance(region, str) and isinstance(sector, str)
+    latitude, longitude = loc.position.latitude, loc.position.longitude
+    assert latitude is not None and longitude is not None  # required by the R4 model
     return LocationRecord(
         id=resource_id, organization_id=organization_id, name=str(loc.name), sector=sector,
-        roaz_region=region, latitude=float(loc.position.latitude),
-        longitude=float(loc.position.longitude), resource={**payload, "id": resource_id},
+        roaz_region=region, latitude=float(latitude), longitude=float(longitude),
+        resource={**payload, "id": resource_id},
     )

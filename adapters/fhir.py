@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, cast, get_args
 
 import pydantic
 from fhir.resources.R4B.resource import Resource
 
-from adapters.base import AdapterError, Issue, error
+from adapters.base import AdapterError, Issue, IssueType, error
 from core.messages import NotReportedReason
 
 DATA_ABSENT_REASON_URL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
@@ -27,9 +27,8 @@ def expression_of(resource_type: str, loc: tuple[int | str, ...]) -> str:
 
 
 def _issue_of(resource_type: str, detail: Any) -> Issue:
-    kind = "structure" if detail["type"] == "extra_forbidden" else "invalid"
-    if detail["type"] == "missing":
-        kind = "required"
+    kinds: dict[str, IssueType] = {"extra_forbidden": "structure", "missing": "required"}
+    kind = kinds.get(detail["type"], "invalid")
     message = " ".join(str(detail["msg"]).split())
     return error(kind, expression_of(resource_type, tuple(detail["loc"])), message)
 
@@ -70,5 +69,5 @@ def data_absent_reason(element: Any) -> NotReportedReason | None:
     for extension in element.get("extension", []):
         if extension.get("url") == DATA_ABSENT_REASON_URL:
             code = extension.get("valueCode")
-            return code if code in KNOWN_ABSENT_REASONS else "unknown"  # type: ignore[return-value]
+            return cast(NotReportedReason, code) if code in KNOWN_ABSENT_REASONS else "unknown"
     return None

@@ -9,8 +9,8 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters import AdapterError
@@ -87,5 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fhir_routes.router)
     app.include_router(availability_routes.router)
     app.include_router(health_routes.router)
-    app.mount("/metrics", make_asgi_app())
+    app.add_api_route("/metrics", metrics, include_in_schema=False)
     return app
+
+
+async def metrics() -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

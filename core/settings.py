@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9102, ge=1, le=65535)
 
     # faust keeps local state here (the local stack points it into its git-ignored folder).

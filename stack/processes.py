@@ -7,6 +7,7 @@ signal an unrelated process that happens to reuse the number.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -89,10 +90,8 @@ def stop(pid_dir: Path, name: str, *, timeout: float = 15.0,
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_gone(managed: Managed, timeout: float) -> bool:
@@ -107,7 +106,5 @@ def _wait_gone(managed: Managed, timeout: float) -> bool:
 
 def _reap(pid: int) -> None:
     # A child of this very process must be waited for, or it lingers as a zombie.
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

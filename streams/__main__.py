@@ -15,7 +15,7 @@ def main() -> None:
     """Start metrics, then the faust worker (blocks until stopped)."""
     settings = get_settings()
     configure_logging(settings.log_level, process="streams")
-    start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     app = create_app(settings)
     sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(),
                 "--without-web"]

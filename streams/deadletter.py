@@ -51,7 +51,8 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, AdapterError):
         return exc.reason, str(exc)
     if isinstance(exc, pydantic.ValidationError):
-        return "schema", str(exc)
+        undecodable = all(e["type"] == "json_invalid" for e in exc.errors())
+        return ("undecodable" if undecodable else "schema"), str(exc)
     if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
         return "undecodable", str(exc)
     return "processing-error", f"{type(exc).__name__}: {exc}"

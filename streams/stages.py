@@ -26,10 +26,10 @@ from core.metrics import (
     MESSAGES_PRODUCED,
     OBSERVATIONS_WRITTEN,
 )
+from storage.observations import upsert_observations, upsert_raw_messages
 from streams.deadletter import DeadLetter, dead_letter_of
 from streams.delivery import finish_despite_cancel
 from streams.sink import Sink
-from storage.observations import upsert_observations, upsert_raw_messages
 
 log = structlog.get_logger()
 Batches = AsyncIterator[Sequence[Any]]

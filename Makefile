@@ -1,0 +1,41 @@
+# Zorgcapaciteit. `make run` for the live demo stack, `make test` for the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install up down status run test test-unit lint bench docs clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(INSTALLED) ## Install the pinned dependencies into .venv
+
+up: install ## Start broker, database, stream worker and API in the background
+	@$(PY) -m stack up
+
+down: ## Stop everything `make up` started, by PID
+	@if [ -x $(PY) ]; then $(PY) -m stack down; fi
+
+status: install ## Say what runs
+	@$(PY) -m stack status
+
+run: install ## The main job: up, demo data, follow logs until Ctrl-C, then down
+	@$(PY) -m stack run
+
+test: install ## The whole suite against the real broker and PostgreSQL (started and stopped here)
+	@$(PY) -m pytest
+
+test-unit: install ## Only the fast tests that need no services
+	@$(PY) -m pytest -m "not integration"
+
+lint: install ## ruff and mypy strict
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy
+
+clean: down ## Stop the stack and remove its state
+	@rm -rf .local .test-stack

@@ -1,0 +1,34 @@
+"""Starting and stopping by PID: nothing left behind, stale PID files never kill strangers."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from stack import processes
+
+
+def test_start_then_stop_leaves_nothing_running(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "sleeper-marker"]
+    managed = processes.start("sleeper", argv, marker="sleeper-marker", pid_dir=tmp_path,
+                              log_dir=tmp_path)
+    assert managed.is_running()
+    assert processes.stop(tmp_path, "sleeper", timeout=5)
+    assert not managed.is_running()
+    assert processes.find(tmp_path, "sleeper") is None
+
+
+def test_a_process_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    managed = processes.start("stubborn", [sys.executable, "-c", code, "stubborn-marker"],
+                              marker="stubborn-marker", pid_dir=tmp_path, log_dir=tmp_path)
+    assert processes.stop(tmp_path, "stubborn", timeout=0.5, first_signal=signal.SIGTERM)
+    assert not managed.is_running()
+
+
+def test_a_stale_pid_file_does_not_signal_another_process(tmp_path: Path) -> None:
+    # Our own PID, but with a marker we do not carry: must be left alone.
+    (tmp_path / "ghost.pid").write_text(f"{Path('/proc/self').resolve().name}\nnot-this\n")
+    assert not processes.stop(tmp_path, "ghost", timeout=0.5)
+    assert not (tmp_path / "ghost.pid").exists()

@@ -1,0 +1,129 @@
+"""The SANER MeasureReport adapter: pure mapping, errors naming element and rule."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters import AdapterError, MessageMeta, adapter_for
+from stack.demo import measure_report
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+ADAPTER = adapter_for("fhir-r4/MeasureReport")
+META = MessageMeta(uuid.UUID(int=1), "org-1", "loc-1", NOW, "fhir-r4/MeasureReport")
+
+
+def parse(report: dict[str, object]):  # type: ignore[no-untyped-def]
+    assert ADAPTER is not None
+    return ADAPTER.parse(report, META)
+
+
+def test_maps_each_known_population_to_one_observation() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 30, "numICUBedsOcc": 25}, NOW)
+    result = parse(report)
+    values = {o.definition: o.value for o in result.observations}
+    assert values == {"hospital.beds.ic.staffed": 30.0, "hospital.beds.ic.occupied": 25.0}
+    first = result.observations[0]
+    assert (first.location_id, first.provider, first.observed_at) == ("loc-1", "org-1", NOW)
+    assert first.definition_version == 1 and first.raw_message_id == META.message_id
+    assert result.warnings == []
+
+
+def test_codes_are_compared_case_insensitively() -> None:
+    report = measure_report("loc-1", {"NUMicuBEDSocc": 3}, NOW)
+    assert [o.definition for o in parse(report).observations] == ["hospital.beds.ic.occupied"]
+
+
+def test_data_absent_reason_is_not_reported_never_zero() -> None:
+    report = measure_report("loc-1", {"numICUBedsAvail": None, "numICUBeds": 10}, NOW)
+    by_code = {o.definition: o for o in parse(report).observations}
+    absent = by_code["hospital.beds.ic.available"]
+    assert absent.value is None and absent.not_reported_reason == "unsupported"
+    assert by_code["hospital.beds.ic.staffed"].value == 10.0
+
+
+def test_unknown_population_code_is_a_warning_not_a_rejection() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 10, "numC19HospPats": 4}, NOW)
+    result = parse(report)
+    assert [o.definition for o in result.observations] == ["hospital.beds.ic.staffed"]
+    assert len(result.warnings) == 1
+    warning = result.warnings[0]
+    assert warning.severity == "warning" and "numC19HospPats" in warning.diagnostics
+    assert warning.expression == "MeasureReport.group[0].population[1].code"
+
+
+def test_older_saner_style_with_code_on_the_group_is_understood() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 10}, NOW)
+    group = report["group"][0]  # type: ignore[index]
+    group["code"] = {"coding": [{"code": "numICUBedsOcc"}]}
+    group["population"] = [{"code": {"coding": [{"code": "initial-population"}]}, "count": 7}]
+    assert [(o.definition, o.value) for o in parse(report).observations] == [
+        ("hospital.beds.ic.occupied", 7.0)]
+
+
+def test_parsing_twice_gives_the_same_observations() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 30, "numICUBedsAvail": None}, NOW)
+    assert parse(copy.deepcopy(report)) == parse(report)
+
+
+@pytest.mark.parametrize(("figures", "expression", "rule"), [
+    ({"numICUBeds": -1}, "MeasureReport.group[0].population[0].count", "must lie within"),
+    ({"numICUBeds": 9000}, "MeasureReport.group[0].population[0].count", "must lie within"),
+])
+def test_out_of_range_is_refused_naming_the_element(
+    figures: dict[str, int], expression: str, rule: str,
+) -> None:
+    with pytest.raises(AdapterError) as caught:
+        parse(measure_report("loc-1", figures, NOW))  # type: ignore[arg-type]
+    issue = caught.value.issues[0]
+    assert issue.expression == expression and rule in issue.diagnostics
+
+
+def test_malformed_fhir_is_refused_with_the_path() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    report["group"][0]["population"][0]["count"] = "three"  # type: ignore[index]
+    with pytest.raises(AdapterError) as caught:
+        parse(report)
+    assert caught.value.issues[0].expression == "MeasureReport.group[0].population[0].count"
+
+
+def test_a_count_that_is_missing_without_reason_is_refused() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    del report["group"][0]["population"][0]["count"]  # type: ignore[index]
+    with pytest.raises(AdapterError) as caught:
+        parse(report)
+    assert "data-absent-reason" in caught.value.issues[0].diagnostics
+
+
+def test_future_observation_time_is_refused() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW + timedelta(hours=1))
+    with pytest.raises(AdapterError) as caught:
+        parse(report)
+    assert caught.value.issues[0].code == "business-rule"
+    assert "future" in caught.value.issues[0].diagnostics
+
+
+def test_time_without_timezone_is_refused() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    report["date"] = "2026-11-22"
+    report["period"] = {"start": "2026-11-22", "end": "2026-11-22"}
+    with pytest.raises(AdapterError) as caught:
+        parse(report)
+    assert caught.value.issues[0].expression == "MeasureReport.date"
+
+
+def test_a_report_without_any_known_population_is_refused() -> None:
+    with pytest.raises(AdapterError) as caught:
+        parse(measure_report("loc-1", {"numC19Died": 1}, NOW))
+    assert caught.value.issues[0].expression == "MeasureReport.group"
+
+
+def test_subject_must_reference_a_location() -> None:
+    assert ADAPTER is not None
+    assert ADAPTER.location_of({"subject": {"reference": "Location/abc"}}) == "abc"
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.location_of({"subject": {"reference": "Patient/1"}})
+    assert caught.value.issues[0].expression == "MeasureReport.subject.reference"
