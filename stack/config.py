@@ -24,15 +24,23 @@ class StackConfig:
     external_database: str | None
 
     @classmethod
-    def from_env(cls) -> StackConfig:
-        """Read STACK_* overrides and the two external-service switches."""
+    def from_env(
+        cls, prefix: str = "STACK_", state_dir: Path = REPO_ROOT / ".local",
+        ports: tuple[int, int, int, int] = (19092, 15432, 8080, 9102),
+    ) -> StackConfig:
+        """Defaults, overridden by `{prefix}STATE_DIR`, `{prefix}BROKER_PORT`, `..._POSTGRES_PORT`,
+        `..._API_PORT`, `..._WORKER_METRICS_PORT`; plus the two external-service switches."""
         env = os.environ
+
+        def read(name: str, default: object) -> str:
+            return env.get(f"{prefix}{name}", str(default))
+
         return cls(
-            state_dir=Path(env.get("STACK_STATE_DIR", REPO_ROOT / ".local")).resolve(),
-            broker_port=int(env.get("STACK_BROKER_PORT", "19092")),
-            postgres_port=int(env.get("STACK_POSTGRES_PORT", "15432")),
-            api_port=int(env.get("API_PORT", "8080")),
-            worker_metrics_port=int(env.get("WORKER_METRICS_PORT", "9102")),
+            state_dir=Path(read("STATE_DIR", state_dir)).resolve(),
+            broker_port=int(read("BROKER_PORT", ports[0])),
+            postgres_port=int(read("POSTGRES_PORT", ports[1])),
+            api_port=int(read("API_PORT", ports[2])),
+            worker_metrics_port=int(read("WORKER_METRICS_PORT", ports[3])),
             external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             external_database=env.get("DATABASE_URL") or None,
         )

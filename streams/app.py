@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> faust.App:
     sink = Sink(pool)
 
     app.agent(raw, name="normalise")(Normaliser(observations, dead_letters).run)
-    app.agent(raw, name="archive")(Archiver(sink, dead_letters).run)
+    app.agent(raw, name="archive")(Archiver(sink).run)
     app.agent(observations, name="store-observations")(ObservationSink(
         sink, dead_letters, settings.sink_batch_size, settings.sink_batch_seconds,
     ).run)

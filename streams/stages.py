@@ -60,7 +60,23 @@ def normalise(raw: RawMessage) -> list[Observation]:
     return adapter.parse(raw.payload, meta).observations
 
 
-class Normaliser:
+class BatchStage:
+    """A faust agent body that processes batches; the batch is acked when `_process` returns."""
+
+    stage = "stage"
+    batch_size = 500
+    batch_seconds = 0.2
+
+    async def run(self, stream: Any) -> None:
+        """faust agent body."""
+        async for events in stream.take_events(self.batch_size, within=self.batch_seconds):
+            await finish_despite_cancel(self._process(events))
+
+    async def _process(self, events: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+
+class Normaliser(BatchStage):
     """Raw messages -> observations topic; unmappable messages -> dead letters."""
 
     stage = "normalise"
@@ -68,11 +84,6 @@ class Normaliser:
     def __init__(self, observations_topic: Any, dead_letters: DeadLetterQueue) -> None:
         self._out = observations_topic
         self._dead_letters = dead_letters
-
-    async def run(self, stream: Any) -> None:
-        """faust agent body."""
-        async for events in stream.take_events(500, within=0.2):
-            await finish_despite_cancel(self._process(events))
 
     async def _process(self, events: Sequence[Any]) -> None:
         MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
@@ -91,19 +102,13 @@ class Normaliser:
         await self._dead_letters.put(dead)
 
 
-class Archiver:
+class Archiver(BatchStage):
     """Raw messages -> raw_message table, so every accepted message can be replayed."""
 
     stage = "archive"
 
-    def __init__(self, sink: Sink, dead_letters: DeadLetterQueue) -> None:
+    def __init__(self, sink: Sink) -> None:
         self._sink = sink
-        self._dead_letters = dead_letters
-
-    async def run(self, stream: Any) -> None:
-        """faust agent body."""
-        async for events in stream.take_events(500, within=0.2):
-            await finish_despite_cancel(self._process(events))
 
     async def _process(self, events: Sequence[Any]) -> None:
         # A raw message that does not decode is dead-lettered by the normaliser already.
@@ -118,7 +123,7 @@ class Archiver:
             log.error("raw_message_refused", message_id=str(message.message_id), error=str(exc))
 
 
-class ObservationSink:
+class ObservationSink(BatchStage):
     """Observations topic -> store, one transaction per batch."""
 
     stage = "sink"
@@ -127,13 +132,8 @@ class ObservationSink:
                  batch_seconds: float) -> None:
         self._sink = sink
         self._dead_letters = dead_letters
-        self._batch_size = batch_size
-        self._batch_seconds = batch_seconds
-
-    async def run(self, stream: Any) -> None:
-        """faust agent body."""
-        async for events in stream.take_events(self._batch_size, within=self._batch_seconds):
-            await finish_despite_cancel(self._process(events))
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
 
     async def _process(self, events: Sequence[Any]) -> None:
         MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
@@ -148,7 +148,10 @@ class ObservationSink:
         observations = [obs for obs, _ in decoded]
         source = {id(obs): message for obs, message in decoded}
         refused = await self._sink.write(upsert_observations, observations)
-        dead += [dead_letter_of(self.stage, source[id(obs)], exc) for obs, exc in refused]
+        for obs, problem in refused:
+            log.warning("observation_refused", provider=obs.provider, location=obs.location_id,
+                        definition=obs.definition, error=str(problem))
+            dead.append(dead_letter_of(self.stage, source[id(obs)], problem))
         refused_ids = {id(obs) for obs, _ in refused}
         await self._dead_letters.put(dead)
         self._record_written([o for o in observations if id(o) not in refused_ids])
@@ -156,6 +159,8 @@ class ObservationSink:
     @staticmethod
     def _record_written(observations: Sequence[Observation]) -> None:
         OBSERVATIONS_WRITTEN.inc(len(observations))
+        log.info("observations_stored", count=len(observations),
+                 locations=len({o.location_id for o in observations}))
         now = datetime.now(UTC)
         for obs in observations:
             END_TO_END_LATENCY.observe((now - obs.received_at).total_seconds())

@@ -7,7 +7,6 @@ when tests fail. KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point it at external ser
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -32,17 +31,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def stack_config_for_tests() -> StackConfig:
-    """The test stack's ports and folder (overridable with the same STACK_* variables)."""
-    env = os.environ
-    return StackConfig(
-        state_dir=Path(env.get("TEST_STACK_STATE_DIR", REPO_ROOT / ".test-stack")).resolve(),
-        broker_port=int(env.get("TEST_STACK_BROKER_PORT", "29092")),
-        postgres_port=int(env.get("TEST_STACK_POSTGRES_PORT", "25432")),
-        api_port=int(env.get("TEST_STACK_API_PORT", "18080")),
-        worker_metrics_port=int(env.get("TEST_STACK_WORKER_METRICS_PORT", "19102")),
-        external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-        external_database=env.get("DATABASE_URL") or None,
-    )
+    """The test stack's ports and folder, overridable with TEST_STACK_* variables."""
+    return StackConfig.from_env(prefix="TEST_STACK_", state_dir=REPO_ROOT / ".test-stack",
+                                ports=(29092, 25432, 18080, 19102))
 
 
 @pytest.fixture(scope="session")

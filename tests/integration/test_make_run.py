@@ -14,8 +14,8 @@ import httpx
 from core.settings import REPO_ROOT
 from tests.waiting import wait_for
 
-PORTS = {"STACK_BROKER_PORT": 39092, "STACK_POSTGRES_PORT": 35432, "API_PORT": 38080,
-         "WORKER_METRICS_PORT": 39102}
+PORTS = {"STACK_BROKER_PORT": 39092, "STACK_POSTGRES_PORT": 35432, "STACK_API_PORT": 38080,
+         "STACK_WORKER_METRICS_PORT": 39102}
 
 
 def _listening(port: int) -> bool:
@@ -25,7 +25,7 @@ def _listening(port: int) -> bool:
 
 def _live_figures() -> int:
     try:
-        body = httpx.get(f"http://127.0.0.1:{PORTS['API_PORT']}/v1/availability").json()
+        body = httpx.get(f"http://127.0.0.1:{PORTS['STACK_API_PORT']}/v1/availability").json()
     except httpx.HTTPError:
         return 0
     return sum(len(location["figures"]) for location in body["locations"])
