@@ -33,9 +33,13 @@ test: install ## The whole suite against the real broker and PostgreSQL (started
 test-unit: install ## Only the fast tests that need no services
 	@$(PY) -m pytest -m "not integration"
 
-lint: install ## ruff and mypy strict
+lint: install ## ruff, mypy strict, and the rules of the definition files
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy
+	@$(PY) -m definitions.check
+
+docs: install ## The browsable definition catalogue: docs/catalogue.html
+	@$(PY) -m definitions.docs
 
 clean: down ## Stop the stack and remove its state
 	@rm -rf .local .test-stack

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from core.messages import Observation
+from core.messages import NotReportedReason, Observation
 from definitions import Definition
+from definitions.validation import Value, value_problem
 
 # Figures stamped further ahead than this are refused: clocks drift, but not by minutes.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -85,17 +86,25 @@ def warning(code: IssueType, expression: str, diagnostics: str) -> Issue:
     return Issue("warning", code, expression, diagnostics)
 
 
-def check_value(definition: Definition, value: float, expression: str) -> Issue | None:
-    """An error if `value` breaks the definition's range or value type, else None."""
-    if definition.value_type == "count" and value != int(value):
-        return error("value", expression, f"{definition.code} is a count: whole numbers only")
-    bounds = definition.range
-    if bounds is not None and not bounds.min <= value <= bounds.max:
-        return error(
-            "value", expression,
-            f"{definition.code} must lie within [{bounds.min:g}, {bounds.max:g}], got {value:g}",
-        )
-    return None
+def check_value(definition: Definition, value: Value, expression: str,
+                unit: str | None = None) -> Issue | None:
+    """An error naming `expression` if `value` breaks the definition, else None."""
+    problem = value_problem(definition, value, unit)
+    return None if problem is None else error("value", expression, problem)
+
+
+def observation(
+    definition: Definition, value: Value, meta: MessageMeta, observed_at: datetime,
+    not_reported_reason: NotReportedReason | None = None, location_id: str | None = None,
+) -> Observation:
+    """The observation of `value` under `definition`, for the message described by `meta`."""
+    return Observation(
+        definition=definition.code, definition_version=definition.version,
+        location_id=location_id or meta.location_id, value=value, unit=definition.unit,
+        not_reported_reason=(not_reported_reason or "unknown") if value is None else None,
+        observed_at=observed_at, received_at=meta.received_at, provider=meta.provider,
+        source_format=meta.source_format, raw_message_id=meta.message_id,
+    )
 
 
 def check_observed_at(observed_at: datetime, meta: MessageMeta, expression: str) -> Issue | None:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep
-from definitions import Definition, load_catalogue
+from definitions import Catalogue, Definition, load_catalogue
 from storage.availability import LatestFigure, live_availability
 
 router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
+FigureValue = int | float | bool | str | None
 
 
 class Figure(BaseModel):
@@ -23,7 +24,10 @@ class Figure(BaseModel):
     definition_version: int
     label: str
     unit: str
-    value: float | None
+    value: FigureValue = Field(
+        description="number, true/false or text as the definition's value type says; "
+                    "null means not reported")
+    value_type: str
     reported: bool = Field(description="false: the provider said it does not know (not 0)")
     not_reported_reason: str | None
     observed_at: datetime
@@ -53,19 +57,37 @@ class AvailabilityResponse(BaseModel):
     locations: list[LocationAvailability]
 
 
+def typed_value(row: LatestFigure, definition: Definition | None) -> FigureValue:
+    """The stored value in the shape of the definition's value type."""
+    if row.value_text is not None or row.value is None:
+        return row.value_text
+    kind = definition.value_type if definition else "quantity"
+    if kind == "boolean":
+        return row.value != 0
+    return int(row.value) if kind == "count" else row.value
+
+
 def _figure(row: LatestFigure, definition: Definition | None, now: datetime) -> Figure:
     deadline = definition.freshness_deadline if definition else None
+    value = typed_value(row, definition)
     return Figure(
         definition=row.definition, definition_version=row.definition_version,
         label=definition.label.en if definition else row.definition,
         unit=definition.unit if definition else "",
-        value=row.value, reported=row.value is not None,
+        value=value, value_type=definition.value_type if definition else "unknown",
+        reported=value is not None,
         not_reported_reason=row.not_reported_reason, observed_at=row.observed_at,
         age_seconds=round((now - row.observed_at).total_seconds(), 1),
         # An item without a definition cannot vouch for its freshness: call it stale.
         stale=definition.is_stale(row.observed_at, now) if definition else True,
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
     )
+
+
+def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
+    # The figure is explained by the version it was observed under, not by today's version.
+    return catalogue.version(row.definition, row.definition_version) or catalogue.get(
+        row.definition)
 
 
 def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailability]:
@@ -78,7 +100,7 @@ def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailabi
             location_id=first.location_id, name=first.location_name,
             organization_id=first.organization_id, sector=first.sector,
             roaz_region=first.roaz_region, latitude=first.latitude, longitude=first.longitude,
-            figures=[_figure(f, catalogue.get(f.definition), now) for f in figures],
+            figures=[_figure(f, _version_of(catalogue, f), now) for f in figures],
         ))
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 # Marks "the provider told us it does not know", as FHIR data-absent-reason does.
 NotReportedReason = Literal[
@@ -33,20 +33,32 @@ class RawMessage(BaseModel):
 
 
 class Observation(BaseModel):
-    """One figure under one shared definition, or the statement that it was not reported."""
+    """One figure under one shared definition, or the statement that it was not reported.
+
+    `value` is a number (count, quantity), a boolean, or text (code, datetime, text), as the
+    definition's value type says; None means "not reported" and then `not_reported_reason` says
+    why. `unit` is the definition's unit, carried so a consumer can check it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     definition: str = Field(min_length=1)
     definition_version: int = Field(ge=1)
     location_id: str = Field(min_length=1)
-    value: float | None
+    value: float | bool | str | None
+    unit: str
     not_reported_reason: NotReportedReason | None = None
     observed_at: AwareDatetime
     received_at: AwareDatetime
     provider: str
     source_format: str
     raw_message_id: uuid.UUID
+
+    @model_validator(mode="after")
+    def _reason_only_when_not_reported(self) -> Observation:
+        if (self.value is None) != (self.not_reported_reason is not None):
+            raise ValueError("not_reported_reason is given exactly when value is null")
+        return self
 
     def key(self) -> str:
         """Kafka key: keeps one location's item in order on one partition."""

@@ -24,6 +24,7 @@ class LatestFigure:
     definition: str
     definition_version: int
     value: float | None
+    value_text: str | None
     not_reported_reason: str | None
     observed_at: datetime
     received_at: datetime
@@ -33,6 +34,7 @@ class LatestFigure:
 LIVE_BY_REGION = (
     "SELECT l.id AS location_id, l.name AS location_name, l.organization_id, l.sector,"
     " l.roaz_region, l.latitude, l.longitude, o.definition, o.definition_version, o.value,"
+    " o.value_text,"
     " o.not_reported_reason, o.observed_at, o.received_at, o.provider"
     " FROM location l JOIN latest_observation o ON o.location_id = l.id"
     " WHERE (%(region)s::text IS NULL OR l.roaz_region = %(region)s)"

@@ -14,16 +14,18 @@ from psycopg.types.json import Jsonb
 from core.messages import Observation, RawMessage
 
 _COLUMNS = (
-    "location_id, definition, observed_at, definition_version, value, not_reported_reason,"
-    " received_at, provider, source_format, raw_message_id"
+    "location_id, definition, observed_at, definition_version, value, value_text,"
+    " not_reported_reason, received_at, provider, source_format, raw_message_id"
 )
 _UNNEST = (
     "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::int[],"
-    " %s::float8[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::uuid[])"
+    " %s::float8[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[],"
+    " %s::uuid[])"
 )
 _UPDATE = (
     "definition_version = EXCLUDED.definition_version, value = EXCLUDED.value,"
-    " not_reported_reason = EXCLUDED.not_reported_reason, received_at = EXCLUDED.received_at,"
+    " value_text = EXCLUDED.value_text, not_reported_reason = EXCLUDED.not_reported_reason,"
+    " received_at = EXCLUDED.received_at,"
     " provider = EXCLUDED.provider, source_format = EXCLUDED.source_format,"
     " raw_message_id = EXCLUDED.raw_message_id"
 )
@@ -74,13 +76,22 @@ def newest_per_item(observations: Sequence[Observation]) -> list[Observation]:
     return list(chosen.values())
 
 
+def stored_value(value: float | bool | str | None) -> tuple[float | None, str | None]:
+    """(value, value_text) columns: numbers and booleans (1/0) as numbers, the rest as text."""
+    if isinstance(value, str):
+        return None, value
+    return (None if value is None else float(value)), None
+
+
 def _columns(observations: Sequence[Observation]) -> list[list[object]]:
+    values = [stored_value(o.value) for o in observations]
     return [
         [o.location_id for o in observations],
         [o.definition for o in observations],
         [o.observed_at for o in observations],
         [o.definition_version for o in observations],
-        [o.value for o in observations],
+        [number for number, _ in values],
+        [text for _, text in values],
         [o.not_reported_reason for o in observations],
         [o.received_at for o in observations],
         [o.provider for o in observations],

@@ -18,6 +18,7 @@ import structlog
 
 from adapters import AdapterError
 from core.metrics import MESSAGES_REJECTED
+from definitions.validation import DefinitionViolation
 
 log = structlog.get_logger()
 
@@ -50,6 +51,8 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     """A bounded reason for metrics and the full detail for people."""
     if isinstance(exc, AdapterError):
         return exc.reason, str(exc)
+    if isinstance(exc, DefinitionViolation):
+        return "definition", str(exc)
     if isinstance(exc, pydantic.ValidationError):
         undecodable = all(e["type"] == "json_invalid" for e in exc.errors())
         return ("undecodable" if undecodable else "schema"), str(exc)

@@ -26,6 +26,8 @@ from core.metrics import (
     MESSAGES_PRODUCED,
     OBSERVATIONS_WRITTEN,
 )
+from definitions import load_catalogue
+from definitions.validation import check_observation
 from storage.observations import upsert_observations, upsert_raw_messages
 from streams.deadletter import DeadLetter, dead_letter_of
 from streams.delivery import finish_despite_cancel
@@ -74,6 +76,14 @@ class BatchStage:
 
     async def _process(self, events: Sequence[Any]) -> None:
         raise NotImplementedError
+
+
+def checked(value: bytes) -> Observation:
+    """Decode an observation and hold it against the definition version it claims."""
+    obs = Observation.model_validate_json(value)
+    check_observation(load_catalogue(), obs.definition, obs.definition_version, obs.value,
+                      obs.unit)
+    return obs
 
 
 class Normaliser(BatchStage):
@@ -141,8 +151,7 @@ class ObservationSink(BatchStage):
         decoded: list[tuple[Observation, Any]] = []
         for event in events:
             try:
-                decoded.append((Observation.model_validate_json(event.message.value),
-                                event.message))
+                decoded.append((checked(event.message.value), event.message))
             except Exception as exc:  # the error boundary
                 dead.append(dead_letter_of(self.stage, event.message, exc))
         observations = [obs for obs, _ in decoded]

@@ -22,6 +22,7 @@ from adapters.base import (
     check_observed_at,
     check_value,
     error,
+    observation,
     warning,
 )
 from adapters.fhir import data_absent_reason, reference_id, validate_resource
@@ -114,16 +115,9 @@ class SanerMeasureReportAdapter:
         if count is None and absent is None:
             return error("required", f"{where}.count",
                          f"{code}: give a count, or a data-absent-reason if it is not known")
-        if count is not None and (bad := check_value(definition, count, f"{where}.count")):
+        if bad := check_value(definition, count, f"{where}.count"):
             return bad
-        return Observation(
-            definition=definition.code, definition_version=definition.version,
-            location_id=meta.location_id,
-            value=None if count is None else float(count),
-            not_reported_reason=absent if count is None else None,
-            observed_at=observed_at, received_at=meta.received_at, provider=meta.provider,
-            source_format=meta.source_format, raw_message_id=meta.message_id,
-        )
+        return observation(definition, count, meta, observed_at, absent)
 
 
 ADAPTER = SanerMeasureReportAdapter()

@@ -14,7 +14,7 @@ T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 def obs(value: float, observed: int, received: int) -> Observation:
     return Observation(
         definition="hospital.beds.ic.available", definition_version=1, location_id="l1",
-        value=value, observed_at=T0 + timedelta(minutes=observed),
+        value=value, unit="{bed}", observed_at=T0 + timedelta(minutes=observed),
         received_at=T0 + timedelta(minutes=received), provider="o1",
         source_format="fhir-r4/MeasureReport", raw_message_id=uuid.UUID(int=received),
     )
