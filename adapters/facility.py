@@ -1,8 +1,10 @@
-"""Facility information: FHIR R4 Organization and Location -> registry records.
+"""Facility information: FHIR R4 Organization, Location and HealthcareService -> records.
 
-Follows the Nictiz nl-core profiles: organisations identified by URA and/or AGB-Z, a Location
-with address, position and managing organisation. Two platform extensions say which ROAZ region
-the location belongs to and which sector (type of care) it serves.
+Follows the Nictiz nl-core profiles: `nl-core-HealthcareProvider-Organization` (identified by
+URA and/or AGB-Z) and `nl-core-HealthcareProvider` (a Location with address, position, telecom,
+hours of operation and managing organisation). Platform extensions say which ROAZ region and
+veiligheidsregio the location belongs to; a Location.type coding says its sector. Services offered
+(type of care, opening hours as availableTime, contact) are HealthcareService resources.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fhir.resources.R4B.healthcareservice import HealthcareService
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.organization import Organization
 
@@ -17,11 +20,12 @@ from adapters.base import AdapterError, Issue, error
 from adapters.fhir import reference_id, validate_resource
 from definitions import load_catalogue
 from definitions.catalogue import SECTORS
-from storage.facilities import LocationRecord, OrganizationRecord
+from storage.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 
 URA_SYSTEM = "http://fhir.nl/fhir/NamingSystem/ura"
 AGB_SYSTEM = "http://fhir.nl/fhir/NamingSystem/agb-z"
 ROAZ_REGION_URL = "https://zorgcapaciteit.nl/fhir/StructureDefinition/roaz-region"
+SAFETY_REGION_URL = "https://zorgcapaciteit.nl/fhir/StructureDefinition/veiligheidsregio"
 SECTOR_SYSTEM = "https://zorgcapaciteit.nl/fhir/CodeSystem/sector"
 EIGHT_DIGITS = re.compile(r"^\d{8}$")
 
@@ -59,17 +63,40 @@ def organization_record(payload: dict[str, Any], resource_id: str) -> Organizati
     )
 
 
+def _extension_code(payload: dict[str, Any], url: str) -> tuple[int, Any] | None:
+    for i, extension in enumerate(payload.get("extension", [])):
+        if extension.get("url") == url:
+            return i, extension.get("valueCode")
+    return None
+
+
 def _region(payload: dict[str, Any]) -> str | Issue:
     regions = load_catalogue().regions
-    for i, extension in enumerate(payload.get("extension", [])):
-        if extension.get("url") == ROAZ_REGION_URL:
-            code = extension.get("valueCode")
-            if code in regions:
-                return str(code)
-            return error("value", f"Location.extension[{i}].valueCode",
-                         f"unknown ROAZ region {code!r}; one of {', '.join(sorted(regions))}")
-    return error("required", "Location.extension",
-                 f"give the ROAZ region as extension {ROAZ_REGION_URL} (valueCode)")
+    found = _extension_code(payload, ROAZ_REGION_URL)
+    if found is None:
+        return error("required", "Location.extension",
+                     f"give the ROAZ region as extension {ROAZ_REGION_URL} (valueCode)")
+    i, code = found
+    if code in regions:
+        return str(code)
+    return error("value", f"Location.extension[{i}].valueCode",
+                 f"unknown ROAZ region {code!r}; one of {', '.join(sorted(regions))}")
+
+
+def _safety_region(payload: dict[str, Any], region: str | Issue) -> str | Issue | None:
+    found = _extension_code(payload, SAFETY_REGION_URL)
+    if found is None:
+        return None
+    i, code = found
+    where = f"Location.extension[{i}].valueCode"
+    known = load_catalogue().safety_regions.get(code)
+    if known is None:
+        return error("value", where, f"unknown veiligheidsregio {code!r}; vr01 ... vr25")
+    if isinstance(region, str) and region not in (known.roaz_region, *known.also):
+        return error("business-rule", where,
+                     f"veiligheidsregio {code} ({known.name}) does not lie in ROAZ region "
+                     f"{region}; it lies in {', '.join((known.roaz_region, *known.also))}")
+    return str(code)
 
 
 def _sector(payload: dict[str, Any]) -> str | Issue:
@@ -90,7 +117,8 @@ def location_record(payload: dict[str, Any], resource_id: str) -> LocationRecord
     loc = validate_resource(Location, payload)
     issues: list[Issue] = []
     region, sector = _region(payload), _sector(payload)
-    issues += [found for found in (region, sector) if isinstance(found, Issue)]
+    safety_region = _safety_region(payload, region)
+    issues += [found for found in (region, sector, safety_region) if isinstance(found, Issue)]
     if not loc.name:
         issues.append(error("required", "Location.name", "a location needs a name"))
     if loc.position is None:
@@ -110,4 +138,33 @@ def location_record(payload: dict[str, Any], resource_id: str) -> LocationRecord
         id=resource_id, organization_id=organization_id, name=str(loc.name), sector=sector,
         roaz_region=region, latitude=float(latitude), longitude=float(longitude),
         resource={**payload, "id": resource_id},
+        veiligheidsregio=safety_region if isinstance(safety_region, str) else None,
+    )
+
+
+def healthcare_service_record(payload: dict[str, Any], resource_id: str) -> HealthcareServiceRecord:
+    """Validate a HealthcareService; it needs a name, providedBy and at least one location."""
+    service = validate_resource(HealthcareService, payload)
+    issues: list[Issue] = []
+    if not service.name:
+        issues.append(error("required", "HealthcareService.name", "a service needs a name"))
+    try:
+        organization_id = reference_id(payload.get("providedBy"), "Organization",
+                                       "HealthcareService.providedBy")
+    except AdapterError as exc:
+        issues += exc.issues
+    locations: list[str] = []
+    for i, ref in enumerate(payload.get("location", [])):
+        try:
+            locations.append(reference_id(ref, "Location", f"HealthcareService.location[{i}]"))
+        except AdapterError as exc:
+            issues += exc.issues
+    if not payload.get("location"):
+        issues.append(error("required", "HealthcareService.location",
+                            "name the Location(s) where the service is offered"))
+    if issues:
+        raise AdapterError(issues)
+    return HealthcareServiceRecord(
+        id=resource_id, organization_id=organization_id, location_ids=locations,
+        name=str(service.name), resource={**payload, "id": resource_id},
     )

@@ -15,7 +15,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters import AdapterError
 from adapters.base import error
-from api import availability_routes, definitions_routes, fhir_routes, health_routes
+from api import (
+    availability_routes,
+    definitions_routes,
+    fhir_facility_routes,
+    fhir_routes,
+    health_routes,
+)
 from api.outcome import outcome_response
 from api.producer import DeliveryFailed, RawProducer
 from core.metrics import MESSAGES_REJECTED
@@ -84,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(AdapterError, on_adapter_error)
     app.add_exception_handler(DeliveryFailed, on_delivery_failed)
     app.add_exception_handler(RequestValidationError, on_request_invalid)
+    app.include_router(fhir_facility_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(availability_routes.router)
     app.include_router(definitions_routes.router)

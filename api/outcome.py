@@ -8,8 +8,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from adapters import Issue
-
-FHIR_JSON = "application/fhir+json"
+from api.fhir_body import FHIR_JSON
 
 
 def operation_outcome(issues: Sequence[Issue]) -> dict[str, Any]:

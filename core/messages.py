@@ -64,3 +64,21 @@ class Observation(BaseModel):
         """Kafka key: keeps one location's item in order on one partition."""
         return f"{self.location_id}|{self.definition}"
 
+
+
+class Position(BaseModel):
+    """Where a mobile unit (ambulance, HAP visit car, district nurse) was at a moment, WGS84."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit_id: str = Field(min_length=1)
+    unit_kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
+    provider: str = Field(min_length=1)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0)
+    speed_kmh: float | None = Field(default=None, ge=0)
+    heading_deg: float | None = Field(default=None, ge=0, le=360)
+    observed_at: AwareDatetime
+    received_at: AwareDatetime
+    source_format: str = Field(min_length=1)
