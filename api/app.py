@@ -30,9 +30,13 @@ from core.settings import Settings
 log = structlog.get_logger()
 
 
-def _status_for(exc: AdapterError) -> int:
-    # 400: not a valid FHIR resource at all; 422: valid FHIR that breaks a platform rule.
-    return 400 if any(i.code in ("structure", "invalid") for i in exc.issues) else 422
+def _status_for(exc: AdapterError, method: str) -> int:
+    # 404: a read of what does not exist; 400: not a valid FHIR resource at all;
+    # 422: valid FHIR that breaks a platform rule (unknown reference, value out of range).
+    codes = {i.code for i in exc.issues}
+    if method == "GET" and "not-found" in codes:
+        return 404
+    return 400 if codes & {"structure", "invalid"} else 422
 
 
 async def on_adapter_error(request: Request, exc: Exception) -> JSONResponse:
@@ -40,7 +44,7 @@ async def on_adapter_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AdapterError)
     MESSAGES_REJECTED.labels(stage="api", reason=exc.reason).inc()
     log.info("message_rejected", path=request.url.path, reason=exc.reason, detail=str(exc))
-    return outcome_response(_status_for(exc), exc.issues)
+    return outcome_response(_status_for(exc, request.method), exc.issues)
 
 
 async def on_delivery_failed(request: Request, exc: Exception) -> JSONResponse:

@@ -1,11 +1,17 @@
-"""The definition catalogue: loading, versions in force, mappings."""
+"""The definition catalogue: every definition, versions in force, staleness."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from definitions import Definition, load_catalogue
 from definitions.catalogue import Catalogue
+from definitions.validation import value_problem
+
+CURRENT = load_catalogue().current_all()
+ALL_VERSIONS = [v for code in load_catalogue().codes() for v in load_catalogue().versions(code)]
 
 
 def _version(version: int, effective: date, minutes: int = 15) -> Definition:
@@ -14,24 +20,60 @@ def _version(version: int, effective: date, minutes: int = 15) -> Definition:
         "sector": "hospital", "category": "available_capacity",
         "label": {"nl": "Beschikbare IC-bedden", "en": "Available ICU beds"},
         "definition": "Open, staffed, equipped and free ICU beds.", "value_type": "count",
-        "unit": "bed", "rollup": "sum", "freshness_minutes": minutes,
-        "not_reported_allowed": True, "mappings": {"saner": ["numICUBedsAvail"]},
+        "unit": "{bed}", "range": {"min": 0, "max": 500}, "rollup": "sum",
+        "freshness_minutes": minutes, "not_reported_allowed": True,
+        "mappings": {"saner": ["numICUBedsAvail"]},
     })
 
 
-def test_every_definition_loads_and_saner_codes_map_uniquely() -> None:
+def _example_value(definition: Definition) -> object:
+    """A value that fits the definition, to show each one accepts something."""
+    examples: dict[str, object] = {"boolean": True, "datetime": "2026-11-22T22:30:00+01:00",
+                                   "text": "Albinusdreef 2, Leiden"}
+    if definition.value_type == "code":
+        return definition.codes[0].code
+    if definition.range is not None:
+        return definition.range.min
+    return examples.get(definition.value_type)
+
+
+@pytest.mark.parametrize("definition", ALL_VERSIONS, ids=lambda d: f"{d.code}-v{d.version}")
+def test_every_definition_is_complete_and_accepts_a_fitting_value(definition: Definition) -> None:
+    assert definition.code.split(".")[0] in {
+        "hospital", "hap", "gp", "vvt", "ggz", "ambulance", "facility"}
+    assert definition.label.nl and definition.label.en and definition.definition
+    if definition.value_type == "position":
+        assert definition.category in ("location", "facility")
+        return
+    assert value_problem(definition, _example_value(definition)) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("definition", [d for d in ALL_VERSIONS if d.range is not None],
+                         ids=lambda d: d.code)
+def test_every_ranged_definition_refuses_a_value_beyond_its_range(definition: Definition) -> None:
+    assert definition.range is not None
+    assert value_problem(definition, definition.range.max + 1) is not None
+
+
+def test_every_saner_code_maps_to_exactly_one_item() -> None:
     catalogue = load_catalogue()
-    saner_codes = [c.lower() for d in catalogue.current_all() for c in d.mappings.get("saner", [])]
-    assert len(saner_codes) == len(set(saner_codes)) > 0
-    for code in saner_codes:
-        assert catalogue.by_mapping("saner", code) is not None
+    saner = [c.lower() for d in CURRENT for c in d.mappings.get("saner", ())]
+    assert len(saner) == len(set(saner)) >= 9
+    assert catalogue.by_mapping("saner", "NUMICUBEDSAVAIL") == "hospital.beds.ic.available"
 
 
 def test_the_version_in_force_depends_on_the_date() -> None:
-    catalogue = Catalogue([_version(2, date(2027, 1, 1)), _version(1, date(2026, 1, 1))], [])
+    catalogue = Catalogue([_version(2, date(2027, 1, 1)), _version(1, date(2026, 1, 1))])
     in_2026 = catalogue.get("hospital.beds.ic.available", date(2026, 6, 1))
     in_2027 = catalogue.get("hospital.beds.ic.available", date(2027, 6, 1))
-    assert (in_2026 and in_2026.version, in_2027 and in_2027.version) == (1, 2)
+    before = catalogue.get("hospital.beds.ic.available", date(2020, 1, 1))
+    assert [d and d.version for d in (in_2026, in_2027, before)] == [1, 2, 1]
+
+
+def test_the_real_catalogue_has_a_second_version_with_a_change_note() -> None:
+    versions = load_catalogue().versions("hospital.beds.ic.available")
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[1].effective_from == date(2026, 7, 1) and versions[1].change_note
 
 
 def test_staleness_follows_the_freshness_deadline() -> None:
@@ -41,5 +83,7 @@ def test_staleness_follows_the_freshness_deadline() -> None:
     assert definition.is_stale(now - timedelta(minutes=16), now)
 
 
-def test_regions_are_the_ten_roaz_regions() -> None:
-    assert len(load_catalogue().regions) == 10
+def test_derived_items_say_how() -> None:
+    derived = {d.code for d in CURRENT if d.derived}
+    assert {"hospital.seh.nedocs_score", "hospital.seh.nedocs_band",
+            "ambulance.available.a1"} <= derived

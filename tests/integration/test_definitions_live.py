@@ -1,0 +1,74 @@
+"""Definitions on the running stack: versions by effective date, refusal of violations, docs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import psycopg
+from confluent_kafka import Producer
+
+from core.messages import Observation
+from core.topics import observations_topic
+from stack.config import StackConfig
+from stack.lifecycle import platform_settings
+from tests.integration.helpers import figures_of, push, stored_count
+from tests.integration.test_replay_and_dead_letters import _dead_letters
+from tests.waiting import wait_for
+
+SUMMER = timezone(timedelta(hours=2))
+
+
+def test_each_figure_keeps_the_definition_version_of_its_observed_date(
+    api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+) -> None:
+    before_v2 = datetime(2026, 6, 30, 12, 0, tzinfo=SUMMER)
+    push(api, hospital, {"numICUBedsAvail": 3}, before_v2).raise_for_status()
+    push(api, hospital, {"numICUBedsAvail": 5}).raise_for_status()
+    wait_for(lambda: stored_count(db, hospital) == 2, timeout=20, what="both reports")
+    versions = db.execute(
+        "SELECT observed_at, definition_version FROM observation WHERE location_id = %s"
+        " ORDER BY observed_at", (hospital,)).fetchall()
+    assert [v for _, v in versions] == [1, 2]
+    assert versions[0][0] == before_v2
+    live = figures_of(api, hospital)["hospital.beds.ic.available"]
+    assert (live["value"], live["definition_version"]) == (5, 2)
+
+
+def test_the_sink_refuses_an_observation_that_breaks_its_definition(
+    stack: StackConfig, api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+) -> None:
+    now = datetime.now(UTC)
+    wrong = Observation(
+        definition="hap.uitloop.phone.longest_wait", definition_version=1, location_id=hospital,
+        value=3.0, unit="min", observed_at=now, received_at=now, provider="p",
+        source_format="test", raw_message_id=uuid.uuid4(),
+    )
+    key = f"{hospital}|{wrong.definition}".encode()
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers, "acks": "all"})
+    producer.produce(observations_topic(platform_settings(stack)), key=key,
+                     value=wrong.model_dump_json().encode())
+    assert producer.flush(10) == 0
+
+    letters = wait_for(lambda: _dead_letters(stack, key), timeout=30, what="dead letter")
+    assert (letters[0]["stage"], letters[0]["reason"]) == ("sink", "definition")
+    assert "expressed in 's', got unit 'min'" in letters[0]["detail"]
+    assert stored_count(db, hospital) == 0
+
+
+def test_definitions_are_served_as_json_and_as_a_page(api: httpx.Client) -> None:
+    listed = api.get("/v1/definitions").json()
+    codes = {d["code"] for d in listed}
+    assert {"hospital.seh.status", "gp.consults.u3.free", "ambulance.available.a1"} <= codes
+    versions = api.get("/v1/definitions", params={"code": "hospital.beds.ic.available"}).json()
+    assert [v["version"] for v in versions] == [1, 2] and versions[1]["change_note"]
+    assert api.get("/v1/definitions", params={"code": "nope.nothing"}).status_code == 404
+    hap_only = api.get("/v1/definitions", params={"sector": "hap"}).json()
+    assert hap_only and {d["sector"] for d in hap_only} == {"hap"}
+    page = api.get("/catalogue")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="hospital.seh.status"' in page.text
+    json.dumps(listed)  # plain JSON, ready for other systems
