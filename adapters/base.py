@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from core.messages import NotReportedReason, Observation
-from definitions import Definition
+from core.messages import NotReportedReason, Observation, Position, RawMessage
+from definitions import Definition, load_catalogue
 from definitions.validation import Value, value_problem
 
 # Figures stamped further ahead than this are refused: clocks drift, but not by minutes.
@@ -42,37 +43,63 @@ class AdapterError(Exception):
         return self.issues[0].code if self.issues else "invalid"
 
 
+Payload = dict[str, Any] | str  # a JSON object, or text (CSV)
+
+
 @dataclass(frozen=True)
 class MessageMeta:
-    """What the platform knows about a message besides its payload."""
+    """What the platform knows about a message besides its payload.
+
+    `location_id` is the subject (a location, or a mobile unit); `sector` is the subject's
+    sector; `context` is what the platform added at receipt, such as the provider's mapping table.
+    """
 
     message_id: uuid.UUID
     provider: str
     location_id: str
     received_at: datetime
     source_format: str
+    sector: str = "hospital"
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class AdapterResult:
-    """The observations of one payload, and warnings about parts that were not used."""
+    """The observations and positions of one payload, and warnings about unused parts."""
 
     observations: list[Observation]
     warnings: list[Issue] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+
+
+def meta_of(raw: RawMessage) -> MessageMeta:
+    """What an adapter is told about a raw message besides its payload."""
+    return MessageMeta(raw.message_id, raw.provider, raw.location_id, raw.received_at,
+                       raw.source_format, raw.sector, raw.context)
 
 
 class Adapter(Protocol):
-    """A pure mapping for one source format of one sector."""
+    """A pure mapping for one source format.
+
+    Declared by a module-level `ADAPTER`; the API registers a POST route at `path` (None: the
+    source is a feed, not pushed over HTTP) that reads the body as `media_type`.
+    """
 
     source_format: str
-    sector: str
+    sector: str  # the sector whose locations may send it, or "any"
+    media_type: Literal["application/fhir+json", "application/json", "text/csv"]
+    path: str | None
+    subject: Literal["location", "mobile-unit"]
+    needs_mapping: bool  # the provider's mapping table is put in meta.context["mapping"]
+    summary: str
+    examples: Path  # valid examples, with `<name>.expected.json`; invalid ones in `invalid/`
 
-    def location_of(self, payload: dict[str, Any]) -> str:
-        """The registered location id the payload reports on; AdapterError if absent."""
+    def location_of(self, payload: Payload) -> str:
+        """The registered subject the payload reports on; AdapterError if absent."""
         ...
 
-    def parse(self, payload: dict[str, Any], meta: MessageMeta) -> AdapterResult:
-        """Map the payload to observations, or raise AdapterError naming element and rule."""
+    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
+        """Map the payload, or raise AdapterError naming element and rule."""
         ...
 
 
@@ -105,6 +132,41 @@ def observation(
         observed_at=observed_at, received_at=meta.received_at, provider=meta.provider,
         source_format=meta.source_format, raw_message_id=meta.message_id,
     )
+
+
+def json_object(payload: Payload, what: str) -> dict[str, Any]:
+    """The payload as a JSON object, or AdapterError naming what was expected."""
+    if not isinstance(payload, dict):
+        raise AdapterError([error("structure", what, f"expected a JSON object for {what}")])
+    return payload
+
+
+def csv_text(payload: Payload, what: str) -> str:
+    """The payload as CSV text, or AdapterError."""
+    if not isinstance(payload, str):
+        raise AdapterError([error("structure", what, f"expected CSV text for {what}")])
+    return payload
+
+
+def parse_instant(text: Any, expression: str) -> datetime:
+    """An ISO 8601 date-time with timezone, or AdapterError naming the element."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise AdapterError([error("invalid", expression,
+                                  f"not an ISO 8601 date-time: {text!r}")]) from exc
+    if moment.tzinfo is None:
+        raise AdapterError([error("invalid", expression,
+                                  f"give a timezone (e.g. +01:00 or Z) in {text!r}")])
+    return moment
+
+
+def require_definition(code: str, on: datetime) -> Definition:
+    """The definition version in force on `on`; a missing one is a bug in the adapter."""
+    definition = load_catalogue().get(code, on.date())
+    if definition is None:
+        raise LookupError(f"adapter refers to unknown definition {code}")
+    return definition
 
 
 def check_observed_at(observed_at: datetime, meta: MessageMeta, expression: str) -> Issue | None:

@@ -19,8 +19,9 @@ from api import (
     availability_routes,
     definitions_routes,
     fhir_facility_routes,
-    fhir_routes,
     health_routes,
+    ingest_routes,
+    registry_routes,
 )
 from api.outcome import outcome_response
 from api.producer import DeliveryFailed, RawProducer
@@ -95,7 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(DeliveryFailed, on_delivery_failed)
     app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.include_router(fhir_facility_routes.router)
-    app.include_router(fhir_routes.router)
+    app.include_router(ingest_routes.router)
+    app.include_router(registry_routes.router)
     app.include_router(availability_routes.router)
     app.include_router(definitions_routes.router)
     app.include_router(health_routes.router)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import ConnDep
 from definitions import Catalogue, Definition, load_catalogue
 from storage.availability import LatestFigure, live_availability
+from storage.units import UnitPosition, latest_unit_positions
 
 router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
 FigureValue = int | float | bool | str | None
@@ -90,10 +91,17 @@ def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
         row.definition)
 
 
-def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailability]:
+def _in_category(catalogue: Catalogue, row: LatestFigure, categories: set[str]) -> bool:
+    definition = catalogue.get(row.definition)
+    return definition is not None and definition.category in categories
+
+
+def _locations(rows: list[LatestFigure], now: datetime,
+               categories: set[str]) -> list[LocationAvailability]:
     catalogue = load_catalogue()
     result = []
-    for _, group in groupby(rows, key=lambda r: r.location_id):
+    wanted = [r for r in rows if _in_category(catalogue, r, categories)]
+    for _, group in groupby(wanted, key=lambda r: r.location_id):
         figures = list(group)
         first = figures[0]
         result.append(LocationAvailability(
@@ -105,16 +113,79 @@ def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailabi
     return result
 
 
-@router.get("/availability", response_model=AvailabilityResponse)
-async def availability(
-    conn: ConnDep,
-    region: Annotated[str | None, Query(description="ROAZ region code; omit for national")] = None,
-    sector: Annotated[str | None, Query(description="hospital, hap, vvt, ...")] = None,
-) -> AvailabilityResponse:
-    """Per location and item: the latest value, when it was observed, and whether it is stale."""
+def _check_region(region: str | None) -> None:
     if region is not None and region not in load_catalogue().regions:
         known = ", ".join(sorted(load_catalogue().regions))
         raise HTTPException(422, f"unknown ROAZ region {region!r}; one of {known}")
+
+
+Region = Annotated[str | None, Query(description="ROAZ region code; omit for national")]
+Sector = Annotated[str | None, Query(description="hospital, hap, gp-practice, vvt, ggz, ambulance")]
+
+
+async def _live(conn: ConnDep, region: str | None, sector: str | None,
+                categories: set[str]) -> AvailabilityResponse:
+    _check_region(region)
     now = datetime.now(UTC)
     rows = await live_availability(conn, region=region, sector=sector)
-    return AvailabilityResponse(region=region, generated_at=now, locations=_locations(rows, now))
+    return AvailabilityResponse(region=region, generated_at=now,
+                                locations=_locations(rows, now, categories))
+
+
+@router.get("/availability", response_model=AvailabilityResponse)
+async def availability(conn: ConnDep, region: Region = None,
+                       sector: Sector = None) -> AvailabilityResponse:
+    """Available capacity per location and item: the latest value, when it was observed, and
+    whether it is stale; 'not reported' is distinct from 0."""
+    return await _live(conn, region, sector, {"available_capacity"})
+
+
+@router.get("/busyness", response_model=AvailabilityResponse)
+async def busyness(conn: ConnDep, region: Region = None,
+                   sector: Sector = None) -> AvailabilityResponse:
+    """Busyness per location: SEH NEDOCS, HAP uitloop, VVT level, ambulance deployment."""
+    return await _live(conn, region, sector, {"busyness"})
+
+
+class UnitOut(BaseModel):
+    """A mobile unit's latest position (and status, for ambulances)."""
+
+    id: str
+    kind: str
+    organization_id: str
+    label: str
+    roaz_region: str
+    latitude: float
+    longitude: float
+    observed_at: datetime
+    age_seconds: float
+    stale: bool
+    speed_kmh: float | None
+    heading_deg: float | None
+    status: str | None
+    status_observed_at: datetime | None
+
+
+POSITION_DEFINITION = {"ambulance": "ambulance.vehicle.position",
+                       "hap-visit-car": "hap.visit_car.position",
+                       "district-nurse": "vvt.district_nurse.position"}
+
+
+def _unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
+    definition = load_catalogue().get(POSITION_DEFINITION[unit.kind])
+    stale = definition.is_stale(unit.observed_at, now) if definition else True
+    return UnitOut(**vars(unit), stale=stale,
+                   age_seconds=round((now - unit.observed_at).total_seconds(), 1))
+
+
+@router.get("/units", response_model=list[UnitOut])
+async def units(
+    conn: ConnDep, region: Region = None,
+    kind: Annotated[str | None, Query(description="ambulance, hap-visit-car, district-nurse")]
+    = None,
+) -> list[UnitOut]:
+    """Where the mobile units are: latest position per unit, with its age and staleness."""
+    _check_region(region)
+    now = datetime.now(UTC)
+    return [_unit_out(u, now) for u in await latest_unit_positions(conn, region=region,
+                                                                   kind=kind)]

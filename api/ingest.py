@@ -2,12 +2,13 @@
 
 Shared by every push endpoint. The adapter runs here once to refuse bad input with a precise
 OperationOutcome; the stream worker runs it again on the raw message it receives, so the Kafka
-topic holds exactly what the provider sent.
+topic holds exactly what the provider sent (plus the context the adapter needed).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +16,8 @@ import psycopg
 import structlog
 from fastapi.responses import JSONResponse
 
-from adapters import Adapter, AdapterError, MessageMeta
-from adapters.base import error
+from adapters import Adapter, AdapterError, AdapterResult
+from adapters.base import Payload, error, meta_of
 from api.outcome import information, outcome_response
 from api.producer import RawProducer
 from core.messages import RawMessage
@@ -24,38 +25,88 @@ from core.metrics import MESSAGES_RECEIVED
 from core.settings import Settings
 from core.topics import raw_topic
 from storage.facilities import get_location
+from storage.mappings import get_mapping
+from storage.units import get_unit
 
 log = structlog.get_logger()
+Conn = psycopg.AsyncConnection[Any]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a message is about: its id, operator and sector."""
+
+    id: str
+    provider: str
+    sector: str
+
+
+async def _subject(conn: Conn, adapter: Adapter, subject_id: str) -> Subject:
+    if adapter.subject == "mobile-unit":
+        unit = await get_unit(conn, subject_id)
+        if unit is None:
+            raise AdapterError([error("not-found", "unit", f"mobile unit {subject_id} is not "
+                                      f"registered; register it with PUT /v1/mobile-units/"
+                                      f"{subject_id}")])
+        return Subject(unit.id, unit.organization_id, _UNIT_SECTOR[unit.kind])
+    location = await get_location(conn, subject_id)
+    if location is None:
+        raise AdapterError([error("not-found", "subject",
+                                  f"Location/{subject_id} is not registered; register it first "
+                                  f"with PUT /fhir/Location/{subject_id}")])
+    if adapter.sector not in ("any", location.sector):
+        raise AdapterError([error("business-rule", "subject",
+                                  f"Location/{subject_id} is a {location.sector} location; "
+                                  f"{adapter.path} takes {adapter.sector} data")])
+    return Subject(location.id, location.organization_id, location.sector)
+
+
+_UNIT_SECTOR = {"ambulance": "ambulance", "hap-visit-car": "hap", "district-nurse": "vvt"}
+
+
+async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, Any]:
+    if not adapter.needs_mapping:
+        return {}
+    mapping = await get_mapping(conn, adapter.source_format, location_id)
+    if mapping is None:
+        raise AdapterError([error("not-found", "mapping",
+                                  f"no mapping table for {adapter.source_format} at "
+                                  f"Location/{location_id}; register it with PUT /v1/mappings/"
+                                  f"{adapter.source_format}/{location_id}")])
+    return {"mapping": mapping}
+
+
+async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Subject) -> None:
+    # A message may report on sub-locations too (wards of a hospital): each must be registered.
+    others = sorted({o.location_id for o in result.observations} - {subject.id})
+    missing = [loc for loc in others if await get_location(conn, loc) is None]
+    if missing:
+        raise AdapterError([error("not-found", "subject",
+                                  f"the message reports on unregistered Location/{loc}")
+                            for loc in missing])
 
 
 async def accept(
-    payload: dict[str, Any], adapter: Adapter, *, conn: psycopg.AsyncConnection[Any],
-    producer: RawProducer, settings: Settings,
+    payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
+    settings: Settings,
 ) -> JSONResponse:
     """Validate `payload` with `adapter` and produce it; 202 with warnings, or AdapterError."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    location_id = adapter.location_of(payload)
-    location = await get_location(conn, location_id)
-    if location is None:
-        raise AdapterError([error(
-            "not-found", "subject",
-            f"Location/{location_id} is not registered; register it first with "
-            f"PUT /fhir/Location/{location_id}",
-        )])
+    subject = await _subject(conn, adapter, adapter.location_of(payload))
     raw = RawMessage(
-        message_id=uuid.uuid4(), source_format=adapter.source_format, sector=location.sector,
-        provider=location.organization_id, location_id=location_id,
-        received_at=datetime.now(UTC), payload=payload,
+        message_id=uuid.uuid4(), source_format=adapter.source_format, sector=subject.sector,
+        provider=subject.provider, location_id=subject.id, received_at=datetime.now(UTC),
+        payload=payload, context=await _context(conn, adapter, subject.id),
     )
-    meta = MessageMeta(raw.message_id, raw.provider, location_id, raw.received_at,
-                       raw.source_format)
-    result = adapter.parse(payload, meta)
-    await producer.send(raw_topic(settings), location_id.encode(), raw.model_dump_json().encode())
-    log.info("message_accepted", provider=raw.provider, location=location_id,
+    result = adapter.parse(payload, meta_of(raw))
+    await _check_other_locations(conn, result, subject)
+    await producer.send(raw_topic(settings), subject.id.encode(), raw.model_dump_json().encode())
+    log.info("message_accepted", provider=raw.provider, location=subject.id,
              source_format=raw.source_format, message_id=str(raw.message_id),
-             figures=len(result.observations), warnings=len(result.warnings))
+             figures=len(result.observations), positions=len(result.positions),
+             warnings=len(result.warnings))
     accepted = information(
-        f"accepted as message {raw.message_id}: {len(result.observations)} figure(s) queued "
-        "for storage",
+        f"accepted as message {raw.message_id}: {len(result.observations)} figure(s) and "
+        f"{len(result.positions)} position(s) queued for storage",
     )
     return outcome_response(202, result.warnings, [accepted])

@@ -19,7 +19,13 @@ NotReportedReason = Literal[
 
 
 class RawMessage(BaseModel):
-    """A provider message as received, with who sent it and when."""
+    """A provider message as received, with who sent it and when.
+
+    `location_id` is the subject the message reports on: a registered location, or a mobile
+    unit for position and vehicle messages. `payload` is the body as sent: a JSON object, or
+    text for CSV. `context` holds what the platform added at receipt and the adapter needs
+    (a provider's mapping table), so a replay maps exactly as the first time did.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -29,7 +35,8 @@ class RawMessage(BaseModel):
     provider: str
     location_id: str
     received_at: AwareDatetime
-    payload: dict[str, Any]
+    payload: dict[str, Any] | str
+    context: dict[str, Any] = Field(default_factory=dict)
 
 
 class Observation(BaseModel):

@@ -31,6 +31,14 @@ OBSERVATIONS_WRITTEN = Counter(
     "zc_observations_written_total",
     "Canonical observations upserted into the store (replays count again).",
 )
+POSITIONS_WRITTEN = Counter(
+    "zc_positions_written_total",
+    "Positions of mobile units stored (a repeated report of the same moment stores nothing).",
+)
+POSITION_DUPLICATES = Counter(
+    "zc_position_duplicates_total",
+    "Position reports dropped because the same unit and moment was stored before.",
+)
 SINK_BATCH_SECONDS = Histogram(
     "zc_sink_batch_seconds",
     "Time to upsert one batch of observations, in one transaction.",

@@ -1,7 +1,9 @@
 """Kafka topics of the data path, declared once.
 
 raw input  ->  normalise (faust)  ->  observations  ->  sink (faust)  ->  PostgreSQL
+                                   ->  positions     ->  sink (faust)  ->  PostgreSQL
                      \\-> dead letters (with the reason)
+LSIV feed  ->  bridge (faust) -> raw input; fleet (faust table) -> region observations
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ def observations_topic(settings: Settings) -> str:
     return f"{settings.topic_prefix}.observations.v1"
 
 
+def positions_topic(settings: Settings) -> str:
+    """Positions of mobile units, keyed by unit."""
+    return f"{settings.topic_prefix}.positions.v1"
+
+
+def lsiv_topic(settings: Settings) -> str:
+    """The LSIV feed of vehicle status changes and AVLS positions, as received from LSIV."""
+    return f"{settings.topic_prefix}.lsiv.v1"
+
+
 def deadletter_topic(settings: Settings) -> str:
     """Messages the streams could not process, with the reason."""
     return f"{settings.topic_prefix}.deadletter.v1"
@@ -41,5 +53,7 @@ def all_topics(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(raw_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(observations_topic(settings), settings.kafka_partitions, {}),
+        TopicSpec(positions_topic(settings), settings.kafka_partitions, {}),
+        TopicSpec(lsiv_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(deadletter_topic(settings), 1, {"retention.ms": week_ms}),
     ]

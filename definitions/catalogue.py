@@ -101,6 +101,7 @@ class SafetyRegion(_Frozen):
     name: str
     roaz_region: str
     also: tuple[str, ...] = ()
+    centre: tuple[float, float]
 
 
 class VehicleStatus(_Frozen):

@@ -12,6 +12,7 @@ import structlog
 
 from core.logs import configure_logging
 from core.settings import get_settings
+from storage.reference import seed_rav_regions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by all migrators; serialises concurrent start-ups.
@@ -42,6 +43,8 @@ def migrate(database_url: str) -> list[str]:
                     conn.execute("INSERT INTO schema_migration (name) VALUES (%s)", (path.stem,))
                 log.info("migration_applied", migration=path.stem)
                 done.append(path.stem)
+            with conn.transaction():
+                seed_rav_regions(conn)
             return done
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

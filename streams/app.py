@@ -8,9 +8,15 @@ import faust
 from psycopg_pool import AsyncConnectionPool
 
 from core.settings import Settings
-from core.topics import deadletter_topic, observations_topic, raw_topic
+from core.topics import deadletter_topic, observations_topic, positions_topic, raw_topic
 from streams.sink import Sink
-from streams.stages import Archiver, DeadLetterQueue, Normaliser, ObservationSink
+from streams.stages import (
+    Archiver,
+    DeadLetterQueue,
+    Normaliser,
+    ObservationSink,
+    PositionSink,
+)
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -39,15 +45,17 @@ def create_app(settings: Settings) -> faust.App:
         return app.topic(name, key_serializer="raw", value_serializer="raw")
 
     raw, observations = topic(raw_topic(settings)), topic(observations_topic(settings))
+    positions = topic(positions_topic(settings))
     dead_letters = DeadLetterQueue(topic(deadletter_topic(settings)))
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.database_url, open=False, min_size=1, max_size=4,
     )
     sink = Sink(pool)
 
-    app.agent(raw, name="normalise")(Normaliser(observations, dead_letters).run)
+    app.agent(raw, name="normalise")(Normaliser(observations, positions, dead_letters).run)
     app.agent(raw, name="archive")(Archiver(sink).run)
     app.agent(observations, name="store-observations")(ObservationSink(
         sink, dead_letters, settings.sink_batch_size, settings.sink_batch_seconds,
     ).run)
+    app.agent(positions, name="store-positions")(PositionSink(sink, dead_letters).run)
     return app

@@ -17,18 +17,21 @@ from typing import Any
 
 import structlog
 
-from adapters import AdapterError, MessageMeta, adapter_for
-from adapters.base import error
-from core.messages import Observation, RawMessage
+from adapters import AdapterError, AdapterResult, adapter_for
+from adapters.base import error, meta_of
+from core.messages import Observation, Position, RawMessage
 from core.metrics import (
     END_TO_END_LATENCY,
     MESSAGES_CONSUMED,
     MESSAGES_PRODUCED,
     OBSERVATIONS_WRITTEN,
+    POSITION_DUPLICATES,
+    POSITIONS_WRITTEN,
 )
 from definitions import load_catalogue
 from definitions.validation import check_observation
 from storage.observations import upsert_observations, upsert_raw_messages
+from storage.positions import upsert_positions
 from streams.deadletter import DeadLetter, dead_letter_of
 from streams.delivery import finish_despite_cancel
 from streams.sink import Sink
@@ -51,15 +54,13 @@ class DeadLetterQueue:
             MESSAGES_PRODUCED.labels(topic=self._topic.get_topic_name()).inc(len(letters))
 
 
-def normalise(raw: RawMessage) -> list[Observation]:
-    """Map one raw message to observations with the adapter of its source format."""
+def normalise(raw: RawMessage) -> AdapterResult:
+    """Map one raw message with the adapter of its source format."""
     adapter = adapter_for(raw.source_format)
     if adapter is None:
         raise AdapterError([error("not-supported", "source_format",
                                   f"no adapter for source format {raw.source_format!r}")])
-    meta = MessageMeta(raw.message_id, raw.provider, raw.location_id, raw.received_at,
-                       raw.source_format)
-    return adapter.parse(raw.payload, meta).observations
+    return adapter.parse(raw.payload, meta_of(raw))
 
 
 class BatchStage:
@@ -91,8 +92,10 @@ class Normaliser(BatchStage):
 
     stage = "normalise"
 
-    def __init__(self, observations_topic: Any, dead_letters: DeadLetterQueue) -> None:
-        self._out = observations_topic
+    def __init__(self, observations_topic: Any, positions_topic: Any,
+                 dead_letters: DeadLetterQueue) -> None:
+        self._observations = observations_topic
+        self._positions = positions_topic
         self._dead_letters = dead_letters
 
     async def _process(self, events: Sequence[Any]) -> None:
@@ -100,16 +103,20 @@ class Normaliser(BatchStage):
         pending, dead = [], []
         for event in events:
             try:
-                observations = normalise(RawMessage.model_validate_json(event.message.value))
+                result = normalise(RawMessage.model_validate_json(event.message.value))
             except Exception as exc:  # the error boundary: every failure becomes a dead letter
                 dead.append(dead_letter_of(self.stage, event.message, exc))
                 continue
-            for obs in observations:
-                payload = obs.model_dump_json().encode()
-                pending.append(await self._out.send(key=obs.key().encode(), value=payload))
+            pending += [await self._send(self._observations, o.key(), o)
+                        for o in result.observations]
+            pending += [await self._send(self._positions, p.unit_id, p) for p in result.positions]
         await asyncio.gather(*pending)
-        MESSAGES_PRODUCED.labels(topic=self._out.get_topic_name()).inc(len(pending))
         await self._dead_letters.put(dead)
+
+    @staticmethod
+    async def _send(topic: Any, key: str, message: Observation | Position) -> Any:
+        MESSAGES_PRODUCED.labels(topic=topic.get_topic_name()).inc()
+        return await topic.send(key=key.encode(), value=message.model_dump_json().encode())
 
 
 class Archiver(BatchStage):
@@ -173,3 +180,35 @@ class ObservationSink(BatchStage):
         now = datetime.now(UTC)
         for obs in observations:
             END_TO_END_LATENCY.observe((now - obs.received_at).total_seconds())
+
+
+class PositionSink(BatchStage):
+    """Positions topic -> position history (once per unit and moment) and latest position."""
+
+    stage = "sink"
+
+    def __init__(self, sink: Sink, dead_letters: DeadLetterQueue) -> None:
+        self._sink = sink
+        self._dead_letters = dead_letters
+
+    async def _process(self, events: Sequence[Any]) -> None:
+        MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
+        dead: list[DeadLetter] = []
+        decoded: list[tuple[Position, Any]] = []
+        for event in events:
+            try:
+                decoded.append((Position.model_validate_json(event.message.value),
+                                event.message))
+            except Exception as exc:  # the error boundary
+                dead.append(dead_letter_of(self.stage, event.message, exc))
+        source = {id(position): message for position, message in decoded}
+        refused = await self._sink.write(store_positions, [p for p, _ in decoded])
+        dead += [dead_letter_of(self.stage, source[id(p)], problem) for p, problem in refused]
+        await self._dead_letters.put(dead)
+
+
+async def store_positions(conn: Any, positions: Sequence[Position]) -> None:
+    """Write positions and count the new ones and the repeats (the same unit and moment)."""
+    new = await upsert_positions(conn, positions)
+    POSITIONS_WRITTEN.inc(new)
+    POSITION_DUPLICATES.inc(len(positions) - new)

@@ -108,11 +108,19 @@ def test_future_observation_time_is_refused() -> None:
 
 def test_time_without_timezone_is_refused() -> None:
     report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
-    report["date"] = "2026-11-22"
-    report["period"] = {"start": "2026-11-22", "end": "2026-11-22"}
+    report["date"] = "2026-11-22T10:00:00"
     with pytest.raises(AdapterError) as caught:
         parse(report)
     assert caught.value.issues[0].expression == "MeasureReport.date"
+
+
+def test_a_date_without_time_is_the_start_of_that_dutch_day_with_a_warning() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    report["date"] = "2026-11-21"
+    report["period"] = {"start": "2026-11-21", "end": "2026-11-21"}
+    result = parse(report)
+    assert result.observations[0].observed_at.isoformat() == "2026-11-21T00:00:00+01:00"
+    assert "taken as 00:00 Europe/Amsterdam" in result.warnings[0].diagnostics
 
 
 def test_a_report_without_any_known_population_is_refused() -> None:

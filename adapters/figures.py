@@ -1,0 +1,78 @@
+"""Mapping flat JSON fields to observations: the common shape of the JSON status adapters.
+
+A JSON status message names its location, the moment the figures were true, and fields. A field
+that is absent was not sent (no observation); a field that is null was sent as "not known"
+(an observation that says not reported, never 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from adapters.base import (
+    AdapterError,
+    Issue,
+    MessageMeta,
+    check_observed_at,
+    check_value,
+    error,
+    observation,
+    parse_instant,
+    require_definition,
+)
+from core.messages import Observation
+
+
+def required_text(body: Mapping[str, Any], field: str, where: str) -> str:
+    """A non-empty string field, or AdapterError naming it."""
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        raise AdapterError([error("required", f"{where}.{field}", f"give {field} as text")])
+    return value
+
+
+def observed_at_of(body: Mapping[str, Any], meta: MessageMeta, where: str) -> datetime:
+    """The message's `observed_at`, with timezone and not in the future."""
+    if "observed_at" not in body:
+        raise AdapterError([error("required", f"{where}.observed_at",
+                                  "give the moment the figures were true (ISO 8601, timezone)")])
+    moment = parse_instant(body["observed_at"], f"{where}.observed_at")
+    if (late := check_observed_at(moment, meta, f"{where}.observed_at")) is not None:
+        raise AdapterError([late])
+    return moment
+
+
+def map_fields(
+    body: Mapping[str, Any], fields: Mapping[str, str], meta: MessageMeta,
+    observed_at: datetime, where: str, location_id: str | None = None,
+) -> tuple[list[Observation], list[Issue]]:
+    """One observation per field of `fields` (JSON name -> definition code) present in body."""
+    observations, problems = [], []
+    for name, code in fields.items():
+        if name not in body:
+            continue
+        definition = require_definition(code, observed_at)
+        value = body[name]
+        if (bad := check_value(definition, value, f"{where}.{name}")) is not None:
+            problems.append(bad)
+            continue
+        observations.append(observation(definition, value, meta, observed_at,
+                                        location_id=location_id))
+    return observations, problems
+
+
+def unknown_fields(body: Mapping[str, Any], known: set[str], where: str) -> list[Issue]:
+    """Errors for fields the format does not have: a typo must not be silently ignored."""
+    return [error("structure", f"{where}.{name}", f"unknown field {name!r}; expected one of "
+                  f"{', '.join(sorted(known))}") for name in body if name not in known]
+
+
+def finish(observations: list[Observation], problems: list[Issue], where: str) -> list[Observation]:
+    """Raise on any problem (never emit part of a message); refuse a message without figures."""
+    if problems:
+        raise AdapterError(problems)
+    if not observations:
+        raise AdapterError([error("required", where, "the message contains no figures")])
+    return observations

@@ -1,0 +1,50 @@
+"""One POST route per declared adapter: adding a source format adds its endpoint by itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from adapters import Adapter, AdapterError, registry
+from adapters.base import Payload, error
+from api.deps import ConnDep, ProducerDep, SettingsDep
+from api.fhir_body import fhir_body
+from api.ingest import accept
+
+router = APIRouter(tags=["Push capacity (provider systems)"])
+
+
+async def read_payload(request: Request, adapter: Adapter) -> Payload:
+    """The body as the adapter's media type wants it: a JSON object or CSV text."""
+    if adapter.media_type != "text/csv":
+        return await fhir_body(request, adapter.source_format)
+    try:
+        return (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AdapterError([error("structure", "body", f"CSV must be UTF-8: {exc}")]) from exc
+
+
+def _openapi_body(adapter: Adapter) -> dict[str, object]:
+    schema = {"type": "string"} if adapter.media_type == "text/csv" else {"type": "object"}
+    return {"requestBody": {"required": True,
+                            "content": {adapter.media_type: {"schema": schema}}}}
+
+
+def _register(adapter: Adapter) -> None:
+    async def push(request: Request, conn: ConnDep, producer: ProducerDep,
+                   settings: SettingsDep) -> JSONResponse:
+        payload = await read_payload(request, adapter)
+        return await accept(payload, adapter, conn=conn, producer=producer, settings=settings)
+
+    assert adapter.path is not None
+    push.__doc__ = (f"{adapter.summary}. Source format `{adapter.source_format}`, sector "
+                    f"{adapter.sector}. Answers 202 once the message is safely on the broker; "
+                    "400/422 with an OperationOutcome naming the element and the rule.")
+    router.add_api_route(adapter.path, push, methods=["POST"], status_code=202,
+                         summary=adapter.summary, openapi_extra=_openapi_body(adapter),
+                         name=f"push {adapter.source_format}")
+
+
+for _adapter in sorted(registry().values(), key=lambda a: a.source_format):
+    if _adapter.path is not None:
+        _register(_adapter)

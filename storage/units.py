@@ -1,0 +1,87 @@
+"""Mobile units: the ambulances, HAP visit cars and district nurses whose positions we keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class MobileUnit:
+    """A registered mobile unit and who operates it."""
+
+    id: str
+    kind: str
+    organization_id: str
+    label: str
+    roaz_region: str
+    veiligheidsregio: str | None = None
+    capabilities: list[str] = field(default_factory=list)
+
+
+async def upsert_unit(conn: psycopg.AsyncConnection[Any], unit: MobileUnit) -> bool:
+    """Create or replace a unit; True when it was new."""
+    cur = await conn.execute(
+        "INSERT INTO mobile_unit (id, kind, organization_id, label, roaz_region,"
+        " veiligheidsregio, capabilities) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind,"
+        " organization_id = EXCLUDED.organization_id, label = EXCLUDED.label,"
+        " roaz_region = EXCLUDED.roaz_region, veiligheidsregio = EXCLUDED.veiligheidsregio,"
+        " capabilities = EXCLUDED.capabilities, updated_at = now() RETURNING (xmax = 0)",
+        (unit.id, unit.kind, unit.organization_id, unit.label, unit.roaz_region,
+         unit.veiligheidsregio, unit.capabilities),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def get_unit(conn: psycopg.AsyncConnection[Any], unit_id: str) -> MobileUnit | None:
+    """The unit with this id, or None."""
+    async with conn.cursor(row_factory=class_row(MobileUnit)) as cur:
+        await cur.execute(
+            "SELECT id, kind, organization_id, label, roaz_region, veiligheidsregio,"
+            " capabilities FROM mobile_unit WHERE id = %s", (unit_id,))
+        return await cur.fetchone()
+
+
+@dataclass(frozen=True)
+class UnitPosition:
+    """A unit's latest position and, for ambulances, its latest status."""
+
+    id: str
+    kind: str
+    organization_id: str
+    label: str
+    roaz_region: str
+    latitude: float
+    longitude: float
+    observed_at: datetime
+    speed_kmh: float | None
+    heading_deg: float | None
+    status: str | None
+    status_observed_at: datetime | None
+
+
+LATEST_UNITS = (
+    "SELECT u.id, u.kind, u.organization_id, u.label, u.roaz_region, p.latitude, p.longitude,"
+    " p.observed_at, p.speed_kmh, p.heading_deg, s.value_text AS status,"
+    " s.observed_at AS status_observed_at"
+    " FROM mobile_unit u JOIN latest_position p ON p.unit_id = u.id"
+    " LEFT JOIN latest_observation s ON s.location_id = u.id"
+    " AND s.definition = 'ambulance.vehicle.status'"
+    " WHERE (%(region)s::text IS NULL OR u.roaz_region = %(region)s)"
+    " AND (%(kind)s::text IS NULL OR u.kind = %(kind)s) ORDER BY u.id"
+)
+
+
+async def latest_unit_positions(
+    conn: psycopg.AsyncConnection[Any], *, region: str | None, kind: str | None,
+) -> list[UnitPosition]:
+    """Latest known position of every unit in `region` (all when None), of `kind`."""
+    async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:
+        await cur.execute(LATEST_UNITS, {"region": region, "kind": kind})
+        return await cur.fetchall()
