@@ -21,6 +21,7 @@ from api import (
     fhir_facility_routes,
     health_routes,
     ingest_routes,
+    osmand_routes,
     registry_routes,
 )
 from api.outcome import outcome_response
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.include_router(fhir_facility_routes.router)
     app.include_router(ingest_routes.router)
+    app.include_router(osmand_routes.router)
     app.include_router(registry_routes.router)
     app.include_router(availability_routes.router)
     app.include_router(definitions_routes.router)

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.settings import Settings
 from core.topics import deadletter_topic, observations_topic, positions_topic, raw_topic
+from streams.lsiv import register_lsiv
 from streams.sink import Sink
 from streams.stages import (
     Archiver,
@@ -58,4 +59,6 @@ def create_app(settings: Settings) -> faust.App:
         sink, dead_letters, settings.sink_batch_size, settings.sink_batch_seconds,
     ).run)
     app.agent(positions, name="store-positions")(PositionSink(sink, dead_letters).run)
+    register_lsiv(app, settings, sink, raw=raw, observations=observations,
+                  dead_letters=dead_letters)
     return app

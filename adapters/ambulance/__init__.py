@@ -1,0 +1,1 @@
+"""Ambulance adapters (RAV, regionale ambulancevoorziening): the LSIV vehicle feed."""

@@ -1,0 +1,1 @@
+"""Acute mental health care adapters (acute GGZ): crisis and HIC beds, IHT, crisis service."""

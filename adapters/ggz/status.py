@@ -1,0 +1,66 @@
+"""Acute GGZ status as JSON: crisis and HIC beds, IHT capacity, crisis service and doctor.
+
+```json
+{"location": "ggz-...", "observed_at": "2026-11-22T12:00:00+01:00",
+ "crisis_beds": {"available": 1, "total": 6}, "hic_beds": {"available": 0, "total": 12},
+ "iht_capacity": 2, "crisis_service_available": true, "doctor_available": false}
+```
+
+Bed pairs follow the VVT rule: available may not exceed total; a pair or figure that is null is
+not reported, never 0. Absent fields were not sent. Expressions are paths from the root, `body`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.base import AdapterResult, MessageMeta, Payload, json_object
+from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.vvt.bed_pairs import map_pair
+from core.messages import Observation
+
+ROOT = "body"
+BED_PAIRS = {
+    "crisis_beds": {"available": "ggz.beds.crisis.available", "total": "ggz.beds.crisis.total"},
+    "hic_beds": {"available": "ggz.beds.hic.available", "total": "ggz.beds.hic.total"},
+}
+FIGURES = {
+    "iht_capacity": "ggz.iht.capacity",
+    "crisis_service_available": "ggz.crisis_service.available",
+    "doctor_available": "ggz.doctor.available",
+}
+FIELDS = {"location", "observed_at", *BED_PAIRS, *FIGURES}
+
+
+class GgzStatusAdapter:
+    """JSON acute GGZ status -> crisis/HIC beds, IHT capacity, crisis service, doctor."""
+
+    source_format = "json/ggz-status"
+    sector = "ggz"
+    media_type = "application/json"
+    path = "/v1/ggz/status"
+    subject = "location"
+    needs_mapping = False
+    summary = "Push acute GGZ beds, IHT capacity and crisis service availability as JSON"
+    examples = Path(__file__).parent / "examples" / "status"
+
+    def location_of(self, payload: Payload) -> str:
+        """The registered location the status is about: `location`."""
+        return required_text(json_object(payload, ROOT), "location", ROOT)
+
+    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
+        """One observation per figure sent, bed pairs included."""
+        body = json_object(payload, ROOT)
+        observed_at = observed_at_of(body, meta, ROOT)
+        problems = unknown_fields(body, FIELDS, ROOT)
+        observations: list[Observation] = []
+        for name, codes in BED_PAIRS.items():
+            if name in body:
+                found, bad = map_pair(body[name], codes, meta, observed_at, f"{ROOT}.{name}")
+                observations += found
+                problems += bad
+        found, bad = map_fields(body, FIGURES, meta, observed_at, ROOT)
+        return AdapterResult(finish(observations + found, problems + bad, ROOT))
+
+
+ADAPTER = GgzStatusAdapter()

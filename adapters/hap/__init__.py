@@ -1,0 +1,1 @@
+"""HAP adapters (huisartsenpost, GP out-of-hours post)."""

@@ -1,0 +1,1 @@
+"""Mobile-unit adapters: positions of ambulances, HAP visit cars and district nurses."""

@@ -1,0 +1,1 @@
+"""Unplanned nursing and care adapters (VVT): beds per care type, district nursing, busyness."""

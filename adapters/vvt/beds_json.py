@@ -1,0 +1,72 @@
+"""VVT beds per care type as JSON: what an ELV coordination point's system pushes.
+
+```json
+{"location": "vvt-...", "observed_at": "2026-11-22T12:00:00+01:00",
+ "beds": {"elv_low_complex": {"available": 2, "total": 12}, "grz": {"available": null}}}
+```
+
+Care types are the codes of `adapters.vvt.care_types`; an unknown one is an error (a typo must
+not make beds disappear). A care type or figure that is absent was not sent; null is "not
+reported", never 0. Expressions are paths from the JSON root, named `body`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
+from adapters.figures import finish, observed_at_of, required_text, unknown_fields
+from adapters.vvt.bed_pairs import map_pair
+from adapters.vvt.care_types import CARE_TYPES, bed_codes
+from core.messages import Observation
+
+ROOT = "body"
+FIELDS = {"location", "observed_at", "beds"}
+
+
+class VvtBedsJsonAdapter:
+    """JSON beds per VVT care type (ELV, GRZ, Wlz-crisis) -> available and total beds."""
+
+    source_format = "json/vvt-beds"
+    sector = "vvt"
+    media_type = "application/json"
+    path = "/v1/vvt/beds"
+    subject = "location"
+    needs_mapping = False
+    summary = "Push VVT beds per care type (ELV, GRZ, Wlz-crisis) as JSON"
+    examples = Path(__file__).parent / "examples" / "beds_json"
+
+    def location_of(self, payload: Payload) -> str:
+        """The registered location the beds are at: `location`."""
+        return required_text(json_object(payload, ROOT), "location", ROOT)
+
+    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
+        """One observation per figure of every care type sent."""
+        body = json_object(payload, ROOT)
+        observed_at = observed_at_of(body, meta, ROOT)
+        problems = unknown_fields(body, FIELDS, ROOT)
+        beds = body.get("beds")
+        if not isinstance(beds, dict):
+            problems.append(error("required", f"{ROOT}.beds", "give beds as an object by care "
+                                  f"type: {', '.join(CARE_TYPES)}"))
+            beds = {}
+        observations: list[Observation] = []
+        for care_type, pair in beds.items():
+            found, bad = self._care_type(care_type, pair, meta, observed_at)
+            observations += found
+            problems += bad
+        return AdapterResult(finish(observations, problems, f"{ROOT}.beds"))
+
+    @staticmethod
+    def _care_type(care_type: str, pair: Any, meta: MessageMeta,
+                   observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
+        where = f"{ROOT}.beds.{care_type}"
+        if care_type not in CARE_TYPES:
+            return [], [error("not-supported", where, f"unknown care type {care_type!r}; "
+                              f"expected one of {', '.join(CARE_TYPES)}")]
+        return map_pair(pair, bed_codes(care_type), meta, observed_at, where)
+
+
+ADAPTER = VvtBedsJsonAdapter()

@@ -1,0 +1,128 @@
+"""`/osmand`: positions of mobile units from trackers that speak Traccar's OsmAnd protocol.
+
+Trackers send `GET` or `POST /osmand?id=...&lat=...&lon=...` (a form body when the URL has no
+query), or the Traccar Client apps `POST` JSON (Content-Type application/json). The route wraps
+what was sent as `{"query": {...}}` or `{"body": {...}}`, so the raw message keeps it exactly,
+and the OsmAnd adapter maps it (`adapters/mobile/osmand.py`).
+
+Trackers resend a report until it is taken, and keep the ones behind it waiting meanwhile, so
+the answers are Traccar's: accepted is 200 (not the 202 of the other push endpoints), an unknown
+device 404, anything else refused 400 with the reason (an OperationOutcome, counted in
+`zc_messages_rejected_total`). A repeat of an accepted report is answered 200 again and stored
+once (one row per unit and moment; `zc_position_duplicates_total` counts the repeats).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from adapters import AdapterError
+from adapters.base import error
+from adapters.mobile.osmand import ADAPTER
+from api.deps import ConnDep, ProducerDep, SettingsDep
+from api.ingest import accept
+from api.outcome import outcome_response
+from core.metrics import MESSAGES_REJECTED
+
+log = structlog.get_logger()
+router = APIRouter(tags=["Positions of mobile units (trackers)"])
+
+
+def _parameter(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+QUERY_PARAMETERS = [
+    _parameter("id", "the mobile unit's id (registered with PUT /v1/mobile-units/{id}); "
+                     "`deviceid` is read as well"),
+    _parameter("lat", "latitude, WGS84 decimal degrees"),
+    _parameter("lon", "longitude, WGS84 decimal degrees (or `location=lat,lon`)"),
+    _parameter("timestamp", "time of the fix: Unix seconds, or ISO 8601 with timezone"),
+    _parameter("speed", "speed in knots (stored as km/h)"),
+    _parameter("bearing", "heading in degrees clockwise from north (`heading` as well)"),
+    _parameter("accuracy", "accuracy in metres"),
+    _parameter("valid", "false: the tracker has no fix; nothing is stored"),
+]
+JSON_BODY = {"type": "object", "required": ["device_id", "location"], "properties": {
+    "device_id": {"type": "string"},
+    "location": {"description": "one report, or a list of them: {timestamp (ISO 8601), coords: "
+                 "{latitude, longitude, speed (m/s), heading, accuracy, altitude}, is_moving, "
+                 "battery}"}}}
+OPENAPI_GET = {"parameters": QUERY_PARAMETERS}
+OPENAPI_POST = {"parameters": QUERY_PARAMETERS, "requestBody": {"required": False, "content": {
+    "application/json": {"schema": JSON_BODY},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "accepted (an OperationOutcome with warnings and the message id)"},
+    400: {"description": "refused: an OperationOutcome naming the parameter and the rule"},
+    404: {"description": "the device id is not a registered mobile unit"},
+}
+
+
+def _query(request: Request) -> dict[str, Any]:
+    # A repeated parameter counts once, its last value, as Traccar reads it.
+    return {"query": dict(request.query_params)}
+
+
+async def _posted(request: Request) -> dict[str, Any]:
+    """The POST as the adapter's payload: JSON body, URL query, or a form body."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AdapterError([error("structure", "body", f"body is not JSON: {exc}")]) from exc
+        if not isinstance(body, dict):
+            raise AdapterError([error("structure", "body", "body must be a JSON object")])
+        return {"body": body}
+    if request.query_params:
+        return _query(request)
+    try:
+        form = (await request.body()).decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise AdapterError([error("structure", "body", "a form body must be URL-encoded "
+                                  f"ASCII: {exc}")]) from exc
+    return {"query": dict(parse_qsl(form))}
+
+
+def _refused(request: Request, exc: AdapterError) -> JSONResponse:
+    """404 for an unknown device, 400 for everything else refused; counted like any refusal."""
+    status = 404 if any(i.code == "not-found" for i in exc.issues) else 400
+    MESSAGES_REJECTED.labels(stage="api", reason=exc.reason).inc()
+    log.info("message_rejected", path=request.url.path, reason=exc.reason, detail=str(exc))
+    return outcome_response(status, exc.issues)
+
+
+async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
+                producer: ProducerDep, settings: SettingsDep) -> JSONResponse:
+    try:
+        answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings)
+    except AdapterError as exc:
+        return _refused(request, exc)
+    answer.status_code = 200
+    return answer
+
+
+@router.get("/osmand", summary=ADAPTER.summary, responses=ANSWERS, openapi_extra=OPENAPI_GET)
+async def osmand_get(request: Request, conn: ConnDep, producer: ProducerDep,
+                     settings: SettingsDep) -> JSONResponse:
+    """A position report in the query string (OsmAnd app, Traccar Client, hardware trackers)."""
+    return await _take(request, _query(request), conn, producer, settings)
+
+
+@router.post("/osmand", summary=ADAPTER.summary, responses=ANSWERS, openapi_extra=OPENAPI_POST)
+async def osmand_post(request: Request, conn: ConnDep, producer: ProducerDep,
+                      settings: SettingsDep) -> JSONResponse:
+    """A report in the query string or a form body, or Traccar Client JSON (one or a batch)."""
+    try:
+        payload = await _posted(request)
+    except AdapterError as exc:
+        return _refused(request, exc)
+    return await _take(request, payload, conn, producer, settings)

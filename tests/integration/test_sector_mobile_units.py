@@ -1,0 +1,142 @@
+"""Mobile units over HTTP: trackers send OsmAnd (Traccar) reports, GET /v1/units shows them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from stack import demo
+from stack.config import StackConfig
+from tests.integration.helpers import raw_count
+from tests.waiting import wait_for
+
+
+@pytest.fixture
+def visit_car(api: httpx.Client) -> str:
+    """A freshly registered HAP visit car in ROAZ region West; returns its id (= device id)."""
+    suffix = uuid.uuid4().hex[:10]
+    org_id, unit_id = f"org-hap-{suffix}", f"hap-visite-{suffix}"
+    org = demo.organization_resource(org_id, f"Huisartsenpost Leiden {suffix}", "87654321")
+    api.put(f"/fhir/Organization/{org_id}", json=org).raise_for_status()
+    api.put(f"/v1/mobile-units/{unit_id}", json={
+        "kind": "hap-visit-car", "organization_id": org_id, "label": "Visite 1",
+        "roaz_region": "west"}).raise_for_status()
+    return unit_id
+
+
+def stored_positions(db: psycopg.Connection[Any], unit_id: str) -> list[tuple[Any, ...]]:
+    """Rows of table `position` for the unit, oldest first."""
+    return db.execute("SELECT observed_at, latitude, longitude, speed_kmh, heading_deg,"
+                      " accuracy_m FROM position WHERE unit_id = %s ORDER BY observed_at",
+                      (unit_id,)).fetchall()
+
+
+def unit_of(api: httpx.Client, unit_id: str) -> dict[str, Any] | None:
+    """The unit as GET /v1/units?kind=hap-visit-car lists it, or None."""
+    answer = api.get("/v1/units", params={"kind": "hap-visit-car"})
+    answer.raise_for_status()
+    return next((u for u in answer.json() if u["id"] == unit_id), None)
+
+
+def query(unit_id: str, moment: datetime, **extra: str) -> dict[str, str]:
+    """An OsmAnd query string: position near Leiden, speed in knots."""
+    return {"id": unit_id, "lat": "52.159950", "lon": "4.492810",
+            "timestamp": str(int(moment.timestamp())), "speed": "10", "bearing": "184.5",
+            "accuracy": "6", **extra}
+
+
+def traccar_client_json(unit_id: str, moment: datetime) -> dict[str, Any]:
+    """The JSON the Traccar Client apps send: speed in metres per second."""
+    return {"device_id": unit_id, "location": {
+        "timestamp": moment.isoformat().replace("+00:00", "Z"),
+        "coords": {"latitude": 52.166310, "longitude": 4.478860, "accuracy": 5.0,
+                   "speed": 12.5, "heading": 271.0, "altitude": 0.4},
+        "is_moving": True, "battery": {"level": 0.81, "is_charging": False}}}
+
+
+def worker_duplicates(stack: StackConfig) -> float:
+    """zc_position_duplicates_total of the stream worker."""
+    text = httpx.get(f"http://127.0.0.1:{stack.worker_metrics_port}/metrics").text
+    found = re.search(r"^zc_position_duplicates_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def now() -> datetime:
+    # Whole seconds: the query form sends Unix seconds.
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def test_query_and_json_reports_show_up_in_units(
+    api: httpx.Client, db: psycopg.Connection[Any], visit_car: str,
+) -> None:
+    t0 = now() - timedelta(seconds=90)
+    got = api.get("/osmand", params=query(visit_car, t0))
+    assert got.status_code == 200, got.text
+    posted = api.post("/osmand", params=query(visit_car, t0 + timedelta(seconds=30)))
+    assert posted.status_code == 200, posted.text
+    latest = t0 + timedelta(seconds=60)
+    sent = api.post("/osmand", json=traccar_client_json(visit_car, latest))
+    assert sent.status_code == 200, sent.text
+    assert "1 position(s) queued" in sent.text
+
+    rows = wait_for(lambda: len(stored_positions(db, visit_car)) == 3
+                    and stored_positions(db, visit_car), timeout=20, what="three positions")
+    assert rows[0][0] == t0 and rows[0][3:] == (18.52, 184.5, 6.0)  # 10 kn = 18.52 km/h
+    assert rows[2][3:] == (45.0, 271.0, 5.0)  # 12.5 m/s = 45 km/h
+
+    unit = wait_for(lambda: unit_of(api, visit_car), timeout=20, what="the unit in /v1/units")
+    assert unit["kind"] == "hap-visit-car" and unit["roaz_region"] == "west"
+    assert (unit["latitude"], unit["longitude"]) == (52.16631, 4.47886)
+    assert datetime.fromisoformat(unit["observed_at"]) == latest
+    assert unit["speed_kmh"] == 45.0 and unit["heading_deg"] == 271.0
+    assert 25 <= unit["age_seconds"] < 300 and unit["stale"] is False
+
+
+def test_old_position_is_marked_stale(api: httpx.Client, visit_car: str) -> None:
+    api.get("/osmand", params=query(visit_car, now() - timedelta(minutes=20))).raise_for_status()
+    unit = wait_for(lambda: unit_of(api, visit_car), timeout=20, what="the unit in /v1/units")
+    assert unit["stale"] is True and unit["age_seconds"] >= 1200
+
+
+def test_the_same_report_twice_is_stored_once(
+    api: httpx.Client, db: psycopg.Connection[Any], stack: StackConfig, visit_car: str,
+) -> None:
+    before = worker_duplicates(stack)
+    moment = now() - timedelta(seconds=20)
+    for _ in range(2):  # a tracker that did not see the first answer sends it again
+        assert api.get("/osmand", params=query(visit_car, moment)).status_code == 200
+    # A later report is the barrier: one unit's reports are stored in order.
+    later = api.get("/osmand", params=query(visit_car, moment + timedelta(seconds=10)))
+    assert later.status_code == 200
+    rows = wait_for(lambda: len(stored_positions(db, visit_car)) == 2
+                    and stored_positions(db, visit_car), timeout=20, what="the later report")
+    assert [r[0] for r in rows] == [moment, moment + timedelta(seconds=10)]
+    assert worker_duplicates(stack) == before + 1
+
+
+def test_future_timestamp_is_refused_and_nothing_stored(
+    api: httpx.Client, db: psycopg.Connection[Any], visit_car: str,
+) -> None:
+    answer = api.get("/osmand", params=query(visit_car, now() + timedelta(minutes=10)))
+    assert answer.status_code == 400
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["query.timestamp"] and "lies in the future" in issue[
+        "diagnostics"]
+
+    api.get("/osmand", params=query(visit_car, now())).raise_for_status()  # the barrier
+    wait_for(lambda: len(stored_positions(db, visit_car)) == 1, timeout=20, what="the good one")
+    assert raw_count(db, visit_car) == 1
+
+
+def test_unknown_device_is_404(api: httpx.Client) -> None:
+    nobody = f"nobody-{uuid.uuid4().hex[:8]}"
+    answer = api.get("/osmand", params=query(nobody, now()))
+    assert answer.status_code == 404
+    assert f"PUT /v1/mobile-units/{nobody}" in answer.json()["issue"][0]["diagnostics"]
+    assert api.post("/osmand", json=traccar_client_json(nobody, now())).status_code == 404
