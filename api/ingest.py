@@ -21,7 +21,7 @@ from adapters.base import Payload, error, meta_of
 from api.outcome import information, outcome_response
 from api.producer import RawProducer
 from core.messages import RawMessage
-from core.metrics import MESSAGES_RECEIVED
+from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.settings import Settings
 from core.topics import raw_topic
 from storage.facilities import get_location
@@ -72,18 +72,27 @@ async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, 
         raise AdapterError([error("not-found", "mapping",
                                   f"no mapping table for {adapter.source_format} at "
                                   f"Location/{location_id}; register it with PUT /v1/mappings/"
-                                  f"{adapter.source_format}/{location_id}")])
+                                  f"{location_id}/{adapter.source_format}")])
     return {"mapping": mapping}
 
 
 async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Subject) -> None:
-    # A message may report on sub-locations too (wards of a hospital): each must be registered.
-    others = sorted({o.location_id for o in result.observations} - {subject.id})
-    missing = [loc for loc in others if await get_location(conn, loc) is None]
-    if missing:
-        raise AdapterError([error("not-found", "subject",
-                                  f"the message reports on unregistered Location/{loc}")
-                            for loc in missing])
+    """A message may also report on other locations (a hospital's wards, an organisation's
+    other sites), but only on registered ones of the same organisation and sector: a provider
+    never writes figures for someone else."""
+    problems = []
+    for loc in sorted({o.location_id for o in result.observations} - {subject.id}):
+        found = await get_location(conn, loc)
+        if found is None:
+            problems.append(error("not-found", "subject",
+                                  f"the message reports on unregistered Location/{loc}"))
+        elif (found.organization_id, found.sector) != (subject.provider, subject.sector):
+            problems.append(error("business-rule", "subject",
+                                  f"Location/{loc} belongs to {found.organization_id} "
+                                  f"({found.sector}); this message comes from "
+                                  f"{subject.provider} ({subject.sector})"))
+    if problems:
+        raise AdapterError(problems)
 
 
 async def accept(
@@ -101,6 +110,8 @@ async def accept(
     result = adapter.parse(payload, meta_of(raw))
     await _check_other_locations(conn, result, subject)
     await producer.send(raw_topic(settings), subject.id.encode(), raw.model_dump_json().encode())
+    for issue in result.warnings:
+        MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()
     log.info("message_accepted", provider=raw.provider, location=subject.id,
              source_format=raw.source_format, message_id=str(raw.message_id),
              figures=len(result.observations), positions=len(result.positions),

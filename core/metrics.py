@@ -17,6 +17,12 @@ MESSAGES_REJECTED = Counter(
     "Messages refused, at the API (4xx) or in the streams (dead-lettered), by reason.",
     ["stage", "reason"],
 )
+MESSAGE_WARNINGS = Counter(
+    "zc_message_warnings_total",
+    "Parts of accepted messages that were not stored (unknown codes, future-stamped positions),"
+    " by issue type.",
+    ["source_format", "code"],
+)
 MESSAGES_PRODUCED = Counter(
     "zc_messages_produced_total",
     "Messages acknowledged by the broker (acks=all), per topic.",

@@ -26,7 +26,7 @@ def faust_broker_url(bootstrap_servers: str) -> str:
 
 
 def create_app(settings: Settings) -> faust.App:
-    """The stream worker application with its three agents."""
+    """The stream worker application with all its agents."""
     app = faust.App(
         "zorgcapaciteit-streams",
         broker=faust_broker_url(settings.kafka_bootstrap_servers),

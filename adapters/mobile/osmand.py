@@ -18,8 +18,9 @@ Two forms reach `/osmand` (see `api/osmand_routes.py`, which wraps what the trac
 Speeds become km/h (1 kn = 1.852 km/h, 1 m/s = 3.6 km/h). A negative speed, heading or accuracy
 is the trackers' "not known" (-1 in the apps) and is stored as not known. A report without a fix
 (`valid=false`, position 0,0, no coords) is acknowledged with a warning and stores nothing, so
-the tracker moves on. A report stamped more than 5 minutes after receipt is refused (trackers
-take their clock from GPS; such a time is a broken clock). Within one payload a repeated moment
+the tracker moves on. A report stamped more than 5 minutes after receipt is filtered out with a
+warning (trackers take their clock from GPS; such a time is a broken clock, and refusing it
+would make the tracker resend it forever). Within one payload a repeated moment
 is kept once. Across payloads the store keeps one row per unit and moment (primary key of table
 `position`): a retried report is dropped there and counted in `zc_position_duplicates_total`.
 """
@@ -276,6 +277,23 @@ def _without_null_island(fixes: list[Fix], reading: Reading) -> list[Fix]:
     return [fix for fix in fixes if fix.latitude != 0 or fix.longitude != 0]
 
 
+def _not_in_future(fixes: list[Fix], meta: MessageMeta, reading: Reading) -> list[Fix]:
+    """Drop reports stamped in the future (a tracker with a wrong clock), with a warning.
+
+    Refusing them would make the tracker resend the same report forever and hold back every
+    report queued behind it; dropping them keeps the rest flowing.
+    """
+    kept = []
+    for fix in fixes:
+        late = check_observed_at(fix.observed_at, meta, f"{fix.where}.timestamp")
+        if late is None:
+            kept.append(fix)
+        else:
+            reading.warnings.append(warning("business-rule", late.expression,
+                                            f"{late.diagnostics}; this report was not stored"))
+    return kept
+
+
 def _once_per_moment(fixes: list[Fix], reading: Reading) -> list[Fix]:
     """The first report of each moment; a repeat in the same payload is noted and dropped."""
     first: dict[datetime, Fix] = {}
@@ -333,9 +351,8 @@ class OsmAndAdapter:
         else:
             fixes = [_json_fix(report, where, reading)
                      for where, report in _json_reports(content, reading)]
-        found = _without_null_island([fix for fix in fixes if fix is not None], reading)
-        reading.errors += [late for fix in found if (late := check_observed_at(
-            fix.observed_at, meta, f"{fix.where}.timestamp")) is not None]
+        found = _not_in_future(_without_null_island([f for f in fixes if f is not None], reading),
+                               meta, reading)
         if reading.errors:
             raise AdapterError(reading.errors)
         kind = _unit_kind(meta)

@@ -120,18 +120,19 @@ def test_the_same_report_twice_is_stored_once(
     assert worker_duplicates(stack) == before + 1
 
 
-def test_future_timestamp_is_refused_and_nothing_stored(
+def test_future_timestamp_is_filtered_and_nothing_stored(
     api: httpx.Client, db: psycopg.Connection[Any], visit_car: str,
 ) -> None:
+    # Answered 200 so the tracker does not resend it forever; not stored, with the reason.
     answer = api.get("/osmand", params=query(visit_car, now() + timedelta(minutes=10)))
-    assert answer.status_code == 400
+    assert answer.status_code == 200
     issue = answer.json()["issue"][0]
-    assert issue["expression"] == ["query.timestamp"] and "lies in the future" in issue[
-        "diagnostics"]
+    assert issue["severity"] == "warning" and issue["expression"] == ["query.timestamp"]
+    assert "lies in the future" in issue["diagnostics"]
 
     api.get("/osmand", params=query(visit_car, now())).raise_for_status()  # the barrier
     wait_for(lambda: len(stored_positions(db, visit_car)) == 1, timeout=20, what="the good one")
-    assert raw_count(db, visit_car) == 1
+    assert raw_count(db, visit_car) == 2  # both kept as received; only the good one stored
 
 
 def test_unknown_device_is_404(api: httpx.Client) -> None:

@@ -262,3 +262,16 @@ def test_a_sector_format_is_refused_for_a_location_of_another_sector(
         "location": providers.ggz, "observed_at": _ago(1).isoformat(), "busyness_level": "2"})
     assert response.status_code == 422, response.text
     assert "is a ggz location" in _issues(response)[0]["diagnostics"]
+
+
+def test_a_file_may_not_report_on_another_organisations_location(
+    api: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
+) -> None:
+    _, (competitor,) = _register(api, "vvt", ["concurrent"], "00009876")
+    at = _ago(1).isoformat()
+    response = _post_csv(api, f"{providers.elv};GRZ;1;10;{at}",
+                         f"{competitor};GRZ;9;10;{at}")
+    assert response.status_code == 422, response.text
+    [issue] = _issues(response)
+    assert f"Location/{competitor} belongs to" in issue["diagnostics"]
+    assert stored_count(db, competitor) == 0

@@ -123,17 +123,22 @@ def test_timestamp_without_timezone_or_unreadable_is_refused(sent: str, rule: st
     assert rule in refusal(query(timestamp=sent))["query.timestamp"]
 
 
-def test_future_beyond_five_minutes_is_refused_within_is_kept() -> None:
+def test_future_beyond_five_minutes_is_filtered_within_is_kept() -> None:
     six = int((RECEIVED + timedelta(minutes=6)).timestamp())
-    assert "lies in the future" in refusal(query(timestamp=str(six)))["query.timestamp"]
+    filtered = parse(query(timestamp=str(six)))
+    assert filtered.positions == []
+    assert [w.expression for w in filtered.warnings] == ["query.timestamp"]
+    assert "lies in the future" in filtered.warnings[0].diagnostics
+    assert "not stored" in filtered.warnings[0].diagnostics
     four = RECEIVED + timedelta(minutes=4)
     assert parse(query(timestamp=str(int(four.timestamp())))).positions[0].observed_at == four
 
 
-def test_one_future_report_refuses_the_whole_batch() -> None:
+def test_one_future_report_in_a_batch_is_dropped_and_the_rest_kept() -> None:
     late = report("2026-11-22T13:30:00Z")
-    problems = refusal(body(report(), late))
-    assert list(problems) == ["location[1].timestamp"]
+    result = parse(body(report(), late))
+    assert len(result.positions) == 1
+    assert [w.expression for w in result.warnings] == ["location[1].timestamp"]
 
 
 # Duplicates and reports without a position -------------------------------------------------
