@@ -9,8 +9,10 @@ import threading
 import time
 from pathlib import Path
 
+from core.topics import lsiv_topic
 from stack import demo, lifecycle
 from stack.config import StackConfig
+from stack.lifecycle import platform_settings
 
 
 def _redact(text: str) -> str:
@@ -60,13 +62,21 @@ def cmd_run(config: StackConfig) -> None:
         lifecycle.up(config)
         feeder = threading.Thread(target=demo.feed, args=(config.api_url, stop), daemon=True)
         feeder.start()
+        ambulances = threading.Thread(
+            target=demo.feed_ambulances, daemon=True,
+            args=(config.kafka_bootstrap_servers, lsiv_topic(platform_settings(config)), stop))
+        ambulances.start()
         _say(
             "\nZorgcapaciteit runs on the embedded local stack. Look at:\n"
             f"  live availability  {config.api_url}/v1/availability?region=west\n"
+            f"  busyness           {config.api_url}/v1/busyness?region=west\n"
+            f"  mobile units       {config.api_url}/v1/units?region=west\n"
+            f"  definitions        {config.api_url}/catalogue\n"
             f"  API docs           {config.api_url}/docs  (OpenAPI {config.api_url}/openapi.json)\n"
             f"  API metrics        {config.api_url}/metrics\n"
             f"  worker metrics     http://127.0.0.1:{config.worker_metrics_port}/metrics\n"
-            "Demo hospitals push SANER MeasureReports every 5 s. Ctrl-C stops everything.\n"
+            "Demo providers of every sector push every 5 s; an LSIV simulator drives ambulances\n"
+            "in West and Midden-Nederland. Ctrl-C stops everything.\n"
         )
         _follow(config.log_dir, stop)
     except KeyboardInterrupt:

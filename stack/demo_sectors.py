@@ -1,0 +1,155 @@
+"""Demo providers of the other sectors for `make run`: HAPs with visit cars, GP practices, VVT,
+acute GGZ, and hospital ED status and NEDOCS; plausible figures that drift a little each tick.
+
+Every message goes through the same HTTP endpoints a provider system would use.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from stack.demo import location_resource, organization_resource
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    """One demo location of one sector."""
+
+    location_id: str
+    organization_id: str
+    name: str
+    ura: str
+    sector: str
+    region: str
+    latitude: float
+    longitude: float
+
+
+SITES = (
+    DemoSite("hap-leiden", "hap-leiden-org", "HAP Leiden", "00000201", "hap", "west",
+             52.1665, 4.4782),
+    DemoSite("hap-utrecht", "hap-utrecht-org", "HAP Utrecht Stad", "00000202", "hap",
+             "midden-nederland", 52.0867, 5.1790),
+    DemoSite("hap-groningen", "hap-groningen-org", "HAP Groningen", "00000203", "hap",
+             "noord-nederland", 53.2213, 6.5760),
+    DemoSite("gp-oegstgeest", "gp-oegstgeest-org", "Huisartsenpraktijk Oegstgeest", "00000301",
+             "gp-practice", "west", 52.1820, 4.4690),
+    DemoSite("gp-zeist", "gp-zeist-org", "Gezondheidscentrum Zeist", "00000302", "gp-practice",
+             "midden-nederland", 52.0880, 5.2350),
+    DemoSite("vvt-leiden-elv", "vvt-leiden-org", "ELV De Rijnstreek", "00000401", "vvt", "west",
+             52.1550, 4.5000),
+    DemoSite("vvt-utrecht-elv", "vvt-utrecht-org", "ELV Utrecht Oost", "00000402", "vvt",
+             "midden-nederland", 52.0900, 5.1500),
+    DemoSite("ggz-leiden-crisis", "ggz-leiden-org", "GGZ Crisiscentrum Leiden", "00000501",
+             "ggz", "west", 52.1500, 4.4900),
+    DemoSite("ggz-utrecht-crisis", "ggz-utrecht-org", "GGZ Crisisdienst Utrecht", "00000502",
+             "ggz", "midden-nederland", 52.0800, 5.1000),
+)
+CARE_TYPES = ("elv_low_complex", "elv_high_complex", "elv_palliative", "grz", "wlz_crisis")
+
+
+def register_sites(client: httpx.Client) -> None:
+    """Register every demo site, and one visit car per HAP."""
+    for site in SITES:
+        org = organization_resource(site.organization_id, site.name, site.ura)
+        client.put(f"/fhir/Organization/{site.organization_id}", json=org).raise_for_status()
+        loc = location_resource(site.location_id, site.organization_id, site.name, site.region,
+                                site.latitude, site.longitude, site.sector)
+        client.put(f"/fhir/Location/{site.location_id}", json=loc).raise_for_status()
+        if site.sector == "hap":
+            client.put(f"/v1/mobile-units/{site.location_id}-visite-1", json={
+                "kind": "hap-visit-car", "organization_id": site.organization_id,
+                "label": f"{site.name} visite 1", "roaz_region": site.region,
+            }).raise_for_status()
+
+
+def _hap(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
+    queue = rng.randint(0, 12)
+    return {"location": site.location_id, "observed_at": at,
+            "triagists_on_duty": rng.randint(3, 6), "doctors_on_duty": rng.randint(3, 7),
+            "consults_free": rng.randint(0, 12), "visits_free": rng.randint(0, 4),
+            "phone": {"queue": queue, "longest_wait_s": queue * rng.randint(20, 60)},
+            "waiting_room": {"waiting": rng.randint(0, 8), "delay_min": rng.randint(0, 45)}}
+
+
+def _vvt_beds(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
+    beds = {}
+    for care_type in CARE_TYPES:
+        total = rng.randint(4, 20)
+        beds[care_type] = {"available": rng.randint(0, min(3, total)), "total": total}
+    return {"location": site.location_id, "observed_at": at, "beds": beds}
+
+
+def _ggz(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
+    return {"location": site.location_id, "observed_at": at,
+            "crisis_beds": {"available": rng.randint(0, 2), "total": 6},
+            "hic_beds": {"available": rng.randint(0, 3), "total": 12},
+            "iht_capacity": rng.randint(0, 4), "crisis_service_available": rng.random() > 0.2,
+            "doctor_available": rng.random() > 0.1}
+
+
+def _site_messages(site: DemoSite, rng: random.Random, at: str) -> list[tuple[str, Any]]:
+    if site.sector == "hap":
+        return [("/v1/hap/status", _hap(site, rng, at))]
+    if site.sector == "gp-practice":
+        u3 = rng.randint(0, 4)
+        return [("/v1/gp/consults", {"location": site.location_id, "observed_at": at,
+                                     "u3_free": u3, "u4_free": u3 + rng.randint(0, 10)})]
+    if site.sector == "vvt":
+        status = {"location": site.location_id, "observed_at": at,
+                  "district_nursing_teams_available": rng.randint(0, 5),
+                  "busyness_level": str(rng.choice([1, 2, 2, 3]))}
+        return [("/v1/vvt/beds", _vvt_beds(site, rng, at)), ("/v1/vvt/status", status)]
+    return [("/v1/ggz/status", _ggz(site, rng, at))]
+
+
+def _visit_car(site: DemoSite, moment: datetime, tick: int) -> dict[str, str]:
+    # A car circling its post at about 3 km: a position the map can show moving.
+    angle = tick / 6
+    return {"id": f"{site.location_id}-visite-1",
+            "lat": f"{site.latitude + 0.027 * math.sin(angle):.6f}",
+            "lon": f"{site.longitude + 0.043 * math.cos(angle):.6f}",
+            "timestamp": str(int(moment.timestamp())), "speed": "22", "bearing": "90"}
+
+
+def _seh(location_id: str, rng: random.Random, moment: datetime) -> dict[str, Any]:
+    at = moment.isoformat()
+    if rng.random() < 0.15:
+        end = (moment + timedelta(minutes=rng.choice([30, 45, 60]))).isoformat()
+        seh = {"status": "time-out", "reason": rng.choice(["seh-full", "no-beds"]),
+               "expected_end": end}
+    else:
+        seh = {"status": "open"}
+    return {"location": location_id, "observed_at": at, "seh": seh,
+            "admission_stops": {"ic": rng.random() < 0.1, "ccu": rng.random() < 0.05}}
+
+
+def _nedocs(location_id: str, beds: int, rng: random.Random, at: str) -> dict[str, Any]:
+    places = rng.randint(18, 30)
+    return {"location": location_id, "observed_at": at, "ed_patients": rng.randint(10, 45),
+            "ed_treatment_places": places, "admitted_boarders": rng.randint(0, 10),
+            "ventilated_patients": rng.randint(0, 2),
+            "longest_boarder_wait_min": rng.randint(0, 300),
+            "last_bed_placement_wait_min": rng.randint(0, 90), "hospital_beds": beds}
+
+
+def push_tick(client: httpx.Client, hospitals: list[tuple[str, int]], rng: random.Random,
+              moment: datetime, tick: int) -> None:
+    """One round of messages from every demo site and hospital ED."""
+    at = moment.isoformat()
+    for site in SITES:
+        for path, body in _site_messages(site, rng, at):
+            client.post(path, json=body).raise_for_status()
+        if site.sector == "hap":
+            client.get("/osmand", params=_visit_car(site, moment, tick)).raise_for_status()
+    for location_id, beds in hospitals:
+        client.post("/v1/hospital/seh-status", json=_seh(location_id, rng, moment)
+                    ).raise_for_status()
+        client.post("/v1/hospital/nedocs", json=_nedocs(location_id, beds, rng, at)
+                    ).raise_for_status()
