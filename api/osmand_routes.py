@@ -8,9 +8,10 @@ and the OsmAnd adapter maps it (`adapters/mobile/osmand.py`).
 Trackers resend a report until it is taken, and keep the ones behind it waiting meanwhile, so
 the answers are Traccar's: accepted is 200 (not the 202 of the other push endpoints), an unknown
 device 404, anything else refused 400 with the reason (an OperationOutcome, counted in
-`zc_messages_rejected_total`). A report stamped in the future is filtered, not refused: answered
-200 with a warning, not stored, counted in `zc_message_warnings_total`. A repeat of an accepted report is answered 200 again and stored
-once (one row per unit and moment; `zc_position_duplicates_total` counts the repeats).
+`zc_messages_rejected_total`). A report stamped in the future is filtered, not refused:
+answered 200 with a warning, not stored, counted in `zc_message_warnings_total`. A repeat of an
+accepted report is answered 200 again and stored once (one row per unit and moment;
+`zc_position_duplicates_total` counts the repeats).
 """
 
 from __future__ import annotations
