@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from adapters.base import (
     AdapterError,
     Issue,
     MessageMeta,
+    Payload,
     check_observed_at,
     check_value,
     error,
+    json_object,
     observation,
     parse_instant,
     require_definition,
 )
 from core.messages import Observation
+
+# Where a JSON body's elements are named from in errors: "body.seh.expected_end".
+ROOT = "body"
 
 
 def required_text(body: Mapping[str, Any], field: str, where: str) -> str:
@@ -76,3 +81,17 @@ def finish(observations: list[Observation], problems: list[Issue], where: str) -
     if not observations:
         raise AdapterError([error("required", where, "the message contains no figures")])
     return observations
+
+
+class JsonStatusAdapter:
+    """What the JSON status formats share: a body `{"location", "observed_at", ...figures}`
+    pushed by the location itself. A subclass sets source_format, sector, path, summary and
+    examples, and implements `parse`."""
+
+    media_type: Literal["application/json"] = "application/json"
+    subject: Literal["location"] = "location"
+    needs_mapping = False
+
+    def location_of(self, payload: Payload) -> str:
+        """The registered location the status is about: `location`."""
+        return required_text(json_object(payload, ROOT), "location", ROOT)

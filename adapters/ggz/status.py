@@ -15,7 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.base import AdapterResult, MessageMeta, Payload, json_object
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 from adapters.vvt.bed_pairs import map_pair
 from core.messages import Observation
 
@@ -32,21 +38,14 @@ FIGURES = {
 FIELDS = {"location", "observed_at", *BED_PAIRS, *FIGURES}
 
 
-class GgzStatusAdapter:
+class GgzStatusAdapter(JsonStatusAdapter):
     """JSON acute GGZ status -> crisis/HIC beds, IHT capacity, crisis service, doctor."""
 
     source_format = "json/ggz-status"
     sector = "ggz"
-    media_type = "application/json"
     path = "/v1/ggz/status"
-    subject = "location"
-    needs_mapping = False
     summary = "Push acute GGZ beds, IHT capacity and crisis service availability as JSON"
     examples = Path(__file__).parent / "examples" / "status"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered location the status is about: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per figure sent, bed pairs included."""

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 from definitions.validation import as_number
 
 ROOT = "body"
@@ -34,21 +40,14 @@ def u3_within_u4(u3_free: Any, u4_free: Any, where: str) -> Issue | None:
                  "count as free U4 slots too")
 
 
-class GpConsultsAdapter:
+class GpConsultsAdapter(JsonStatusAdapter):
     """JSON free consult counts -> gp.consults.u3.free and gp.consults.u4.free."""
 
     source_format = "json/gp-consults"
     sector = "gp-practice"
-    media_type = "application/json"
     path = "/v1/gp/consults"
-    subject = "location"
-    needs_mapping = False
     summary = "Push a GP practice's free U3 and U4 consults as counts"
     examples = Path(__file__).parent / "examples" / "consults"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered GP practice location: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per count sent; U4 may not be below U3."""

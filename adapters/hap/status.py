@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 from core.messages import Observation
 
 ROOT = "body"
@@ -52,21 +58,14 @@ def _backlog(body: dict[str, Any], name: str, meta: MessageMeta,
     return observations, unknown_fields(part, set(fields), where) + problems
 
 
-class HapStatusAdapter:
+class HapStatusAdapter(JsonStatusAdapter):
     """JSON HAP status -> hap.triagists/doctors on duty, free consults/visits, uitloop."""
 
     source_format = "json/hap-status"
     sector = "hap"
-    media_type = "application/json"
     path = "/v1/hap/status"
-    subject = "location"
-    needs_mapping = False
     summary = "Push a HAP's staff on duty, free consults and visits, and phone/on-site backlog"
     examples = Path(__file__).parent / "examples" / "status"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered HAP location: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per figure sent, the backlog parts included."""

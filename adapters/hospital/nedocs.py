@@ -29,7 +29,13 @@ from adapters.base import (
     observation,
     require_definition,
 )
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 from core.messages import Observation
 
 ROOT = "body"
@@ -124,21 +130,14 @@ def _score_observations(body: dict[str, object], meta: MessageMeta,
     ]
 
 
-class NedocsAdapter:
+class NedocsAdapter(JsonStatusAdapter):
     """JSON NEDOCS inputs -> the inputs, plus the computed hospital.seh.nedocs_score and band."""
 
     source_format = "json/nedocs"
     sector = "hospital"
-    media_type = "application/json"
     path = "/v1/hospital/nedocs"
-    subject = "location"
-    needs_mapping = False
     summary = "Push the NEDOCS inputs of the SEH; the platform computes score and band"
     examples = Path(__file__).parent / "examples" / "nedocs"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered hospital location: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Map the inputs; add score and band when all inputs are reported."""

@@ -32,7 +32,13 @@ from adapters.base import (
     parse_instant,
     require_definition,
 )
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 from core.messages import Observation
 from definitions import load_catalogue
 
@@ -135,21 +141,14 @@ def _admission_stops(stops: dict[str, Any], observed_at: datetime,
     return observations, problems + bad
 
 
-class SehStatusAdapter:
+class SehStatusAdapter(JsonStatusAdapter):
     """JSON SEH status and admission stops -> hospital.seh.status* and admission_stop.*."""
 
     source_format = "json/seh-status"
     sector = "hospital"
-    media_type = "application/json"
     path = "/v1/hospital/seh-status"
-    subject = "location"
-    needs_mapping = False
     summary = "Push the SEH status (open, time-out, stop) and department admission stops"
     examples = Path(__file__).parent / "examples" / "seh-status"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered hospital location: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Map the ED status and the admission stops; refuse the whole message on any error."""

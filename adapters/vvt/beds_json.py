@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
-from adapters.figures import finish, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    observed_at_of,
+    unknown_fields,
+)
 from adapters.vvt.bed_pairs import map_pair
 from adapters.vvt.care_types import CARE_TYPES, bed_codes
 from core.messages import Observation
@@ -26,21 +31,14 @@ ROOT = "body"
 FIELDS = {"location", "observed_at", "beds"}
 
 
-class VvtBedsJsonAdapter:
+class VvtBedsJsonAdapter(JsonStatusAdapter):
     """JSON beds per VVT care type (ELV, GRZ, Wlz-crisis) -> available and total beds."""
 
     source_format = "json/vvt-beds"
     sector = "vvt"
-    media_type = "application/json"
     path = "/v1/vvt/beds"
-    subject = "location"
-    needs_mapping = False
     summary = "Push VVT beds per care type (ELV, GRZ, Wlz-crisis) as JSON"
     examples = Path(__file__).parent / "examples" / "beds_json"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered location the beds are at: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per figure of every care type sent."""

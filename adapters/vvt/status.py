@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import AdapterResult, MessageMeta, Payload, json_object
-from adapters.figures import finish, map_fields, observed_at_of, required_text, unknown_fields
+from adapters.figures import (
+    JsonStatusAdapter,
+    finish,
+    map_fields,
+    observed_at_of,
+    unknown_fields,
+)
 
 ROOT = "body"
 FIGURES = {
@@ -34,21 +40,14 @@ def _level_as_code(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class VvtStatusAdapter:
+class VvtStatusAdapter(JsonStatusAdapter):
     """JSON VVT status -> district nursing teams available, busyness level."""
 
     source_format = "json/vvt-status"
     sector = "vvt"
-    media_type = "application/json"
     path = "/v1/vvt/status"
-    subject = "location"
-    needs_mapping = False
     summary = "Push VVT district nursing availability and busyness level as JSON"
     examples = Path(__file__).parent / "examples" / "status"
-
-    def location_of(self, payload: Payload) -> str:
-        """The registered location the status is about: `location`."""
-        return required_text(json_object(payload, ROOT), "location", ROOT)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per figure sent."""
