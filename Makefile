@@ -38,6 +38,9 @@ lint: install ## ruff, mypy strict, and the rules of the definition files
 	@$(VENV)/bin/mypy
 	@$(PY) -m definitions.check
 
+bench: install ## Query and sink benchmarks on a national data set (not part of make test)
+	@$(PY) -m bench
+
 docs: install ## The browsable definition catalogue: docs/catalogue.html
 	@$(PY) -m definitions.docs
 
