@@ -14,6 +14,7 @@ $(INSTALLED): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(INSTALLED) ## Install the pinned dependencies into .venv
+	@test -d ops/pglite/node_modules || npm ci --prefix ops/pglite --no-audit --no-fund --loglevel=error
 
 up: install ## Start broker, database, stream worker and API in the background
 	@$(PY) -m stack up

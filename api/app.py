@@ -16,13 +16,17 @@ from psycopg_pool import AsyncConnectionPool
 from adapters import AdapterError
 from adapters.base import error
 from api import (
+    admin_routes,
     availability_routes,
+    busyness_routes,
     definitions_routes,
     fhir_facility_routes,
     health_routes,
+    history_routes,
     ingest_routes,
     osmand_routes,
     registry_routes,
+    units_routes,
 )
 from api.outcome import outcome_response
 from api.producer import DeliveryFailed, RawProducer
@@ -101,6 +105,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(osmand_routes.router)
     app.include_router(registry_routes.router)
     app.include_router(availability_routes.router)
+    app.include_router(busyness_routes.router)
+    app.include_router(units_routes.router)
+    app.include_router(history_routes.router)
+    app.include_router(admin_routes.router)
     app.include_router(definitions_routes.router)
     app.include_router(health_routes.router)
     app.add_api_route("/metrics", metrics, include_in_schema=False)

@@ -1,18 +1,24 @@
-"""Live availability for care coordination centres (ZCV): JSON, per location and item."""
+"""Live availability and busyness for care coordination centres (ZCV): JSON, per location.
+
+The filters shared by the live queries (region and its neighbours, sector, item, a point and a
+radius) are parsed here once, as the dependency `LiveFiltersDep`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep
 from definitions import Catalogue, Definition, load_catalogue
-from storage.availability import LatestFigure, live_availability
-from storage.units import UnitPosition, latest_unit_positions
+from definitions.catalogue import SECTORS
+from storage.availability import LatestFigure, item_matches, live_availability
+from storage.geo import Point, parse_point
 
 router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
 FigureValue = int | float | bool | str | None
@@ -47,25 +53,35 @@ class LocationAvailability(BaseModel):
     roaz_region: str
     latitude: float
     longitude: float
+    distance_km: float | None = Field(
+        None, description="great-circle distance to `near`; null when no point was given")
     figures: list[Figure]
 
 
 class AvailabilityResponse(BaseModel):
-    """Live availability in a region (or nationally), as of `generated_at`."""
+    """Live figures in a region (or nationally), as of `generated_at`."""
 
     region: str | None
+    regions: list[str] | None = Field(
+        description="the ROAZ regions covered (with neighbours when asked); null = national")
     generated_at: datetime
-    locations: list[LocationAvailability]
+    locations: list[LocationAvailability] = Field(
+        description="by location id, or nearest first when `near` was given")
 
 
 def typed_value(row: LatestFigure, definition: Definition | None) -> FigureValue:
     """The stored value in the shape of the definition's value type."""
-    if row.value_text is not None or row.value is None:
-        return row.value_text
+    return number_as(definition, row.value) if row.value_text is None else row.value_text
+
+
+def number_as(definition: Definition | None, value: float | None) -> FigureValue:
+    """A stored number as the definition's value type says: count → int, boolean → bool."""
+    if value is None:
+        return None
     kind = definition.value_type if definition else "quantity"
     if kind == "boolean":
-        return row.value != 0
-    return int(row.value) if kind == "count" else row.value
+        return value != 0
+    return int(value) if kind == "count" else value
 
 
 def _figure(row: LatestFigure, definition: Definition | None, now: datetime) -> Figure:
@@ -91,101 +107,141 @@ def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
         row.definition)
 
 
-def _in_category(catalogue: Catalogue, row: LatestFigure, categories: set[str]) -> bool:
-    definition = catalogue.get(row.definition)
-    return definition is not None and definition.category in categories
-
-
-def _locations(rows: list[LatestFigure], now: datetime,
-               categories: set[str]) -> list[LocationAvailability]:
+def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailability]:
     catalogue = load_catalogue()
     result = []
-    wanted = [r for r in rows if _in_category(catalogue, r, categories)]
-    for _, group in groupby(wanted, key=lambda r: r.location_id):
+    # Rows come ordered by (distance, location): each location's figures are consecutive.
+    for _, group in groupby(rows, key=lambda r: r.location_id):
         figures = list(group)
         first = figures[0]
         result.append(LocationAvailability(
             location_id=first.location_id, name=first.location_name,
             organization_id=first.organization_id, sector=first.sector,
             roaz_region=first.roaz_region, latitude=first.latitude, longitude=first.longitude,
+            distance_km=None if first.distance_km is None else round(first.distance_km, 2),
             figures=[_figure(f, _version_of(catalogue, f), now) for f in figures],
         ))
     return result
 
 
-def _check_region(region: str | None) -> None:
+def check_region(region: str | None) -> None:
+    """422 for a region code that is not one of the ten ROAZ regions."""
     if region is not None and region not in load_catalogue().regions:
         known = ", ".join(sorted(load_catalogue().regions))
         raise HTTPException(422, f"unknown ROAZ region {region!r}; one of {known}")
 
 
-Region = Annotated[str | None, Query(description="ROAZ region code; omit for national")]
-Sector = Annotated[str | None, Query(description="hospital, hap, gp-practice, vvt, ggz, ambulance")]
+def regions_in_scope(region: str | None, neighbours: bool) -> list[str] | None:
+    """The region, plus its neighbours when asked; None (national) without a region."""
+    check_region(region)
+    if region is None:
+        if neighbours:
+            raise HTTPException(422, "neighbours=true needs a region")
+        return None
+    if not neighbours:
+        return [region]
+    return [region, *load_catalogue().regions[region].neighbours]
 
 
-async def _live(conn: ConnDep, region: str | None, sector: str | None,
-                categories: set[str]) -> AvailabilityResponse:
-    _check_region(region)
+def check_sector(sector: str | None) -> None:
+    """422 for a sector code that is not one of the six."""
+    if sector is not None and sector not in SECTORS:
+        raise HTTPException(422, f"unknown sector {sector!r}; one of {', '.join(SECTORS)}")
+
+
+def point_of(near: str | None, radius_km: float | None) -> Point | None:
+    """The parsed `near` point; 422 when malformed or when a radius comes without it."""
+    if near is None:
+        if radius_km is not None:
+            raise HTTPException(422, "radius_km needs near=latitude,longitude")
+        return None
+    return required_point(near)
+
+
+def required_point(near: str) -> Point:
+    """`near` parsed as a point; 422 naming the problem otherwise."""
+    try:
+        return parse_point(near)
+    except ValueError as exc:
+        raise HTTPException(422, f"near: {exc}") from None
+
+
+def check_item(item: str | None, codes: list[str]) -> None:
+    """422 when `item` is neither a definition code nor a prefix of one among `codes`."""
+    if item is not None and not any(item_matches(code, item) for code in codes):
+        raise HTTPException(422, f"no {', '.join(sorted({c.split('.')[0] for c in codes}))} "
+                                 f"item is or starts with {item!r}; see GET /v1/definitions")
+
+
+Region = Annotated[str | None, Query(description="ROAZ region code, e.g. `west`; omit for "
+                                                 "national")]
+Neighbours = Annotated[bool, Query(description="also the regions bordering `region`")]
+SectorFilter = Annotated[str | None, Query(description="sector of the location: "
+                                                       + ", ".join(SECTORS))]
+Item = Annotated[str | None, Query(
+    description="a definition code (`hospital.beds.ic.available`) or a prefix of whole "
+                "dot-separated segments (`hospital.beds.ic`, `vvt.beds.elv_palliative`)")]
+Near = Annotated[str | None, Query(
+    description="`latitude,longitude` (WGS84): order by distance to this point",
+    examples=["52.0907,5.1214"])]
+RadiusKm = Annotated[float | None, Query(gt=0, le=500,
+                                         description="only within this many km of `near`")]
+
+
+@dataclass(frozen=True)
+class LiveFilters:
+    """The filters of a live query, checked."""
+
+    region: str | None
+    regions: list[str] | None
+    sector: str | None
+    item: str | None
+    near: Point | None
+    radius_km: float | None
+
+
+def live_filters(region: Region = None, neighbours: Neighbours = False,
+                 sector: SectorFilter = None, item: Item = None, near: Near = None,
+                 radius_km: RadiusKm = None) -> LiveFilters:
+    """The shared query parameters of the live endpoints, validated (422 otherwise)."""
+    check_sector(sector)
+    return LiveFilters(region=region, regions=regions_in_scope(region, neighbours),
+                       sector=sector, item=item, near=point_of(near, radius_km),
+                       radius_km=radius_km)
+
+
+LiveFiltersDep = Annotated[LiveFilters, Depends(live_filters)]
+
+
+def category_codes(category: str) -> list[str]:
+    """Every item code in a category."""
+    return sorted(d.code for d in load_catalogue().current_all() if d.category == category)
+
+
+async def live(conn: ConnDep, filters: LiveFilters, category: str) -> AvailabilityResponse:
+    """The latest figures of one category's items, filtered."""
+    codes = category_codes(category)
+    check_item(filters.item, codes)
     now = datetime.now(UTC)
-    rows = await live_availability(conn, region=region, sector=sector)
-    return AvailabilityResponse(region=region, generated_at=now,
-                                locations=_locations(rows, now, categories))
+    rows = await live_availability(
+        conn, regions=filters.regions, sector=filters.sector, definitions=codes,
+        item=filters.item, near=filters.near, radius_km=filters.radius_km)
+    return AvailabilityResponse(region=filters.region, regions=filters.regions,
+                                generated_at=now, locations=_locations(rows, now))
 
 
 @router.get("/availability", response_model=AvailabilityResponse)
-async def availability(conn: ConnDep, region: Region = None,
-                       sector: Sector = None) -> AvailabilityResponse:
-    """Available capacity per location and item: the latest value, when it was observed, and
-    whether it is stale; 'not reported' is distinct from 0."""
-    return await _live(conn, region, sector, {"available_capacity"})
+async def availability(conn: ConnDep, filters: LiveFiltersDep) -> AvailabilityResponse:
+    """Available capacity per location and item: the latest value, when it was observed, its
+    age, whether it is stale, and the definition version; 'not reported' is distinct from 0.
+
+    Narrow it by ROAZ region (with its neighbours), sector, item or item prefix, and a radius
+    around a point (then nearest first, each location with its `distance_km`)."""
+    return await live(conn, filters, "available_capacity")
 
 
 @router.get("/busyness", response_model=AvailabilityResponse)
-async def busyness(conn: ConnDep, region: Region = None,
-                   sector: Sector = None) -> AvailabilityResponse:
-    """Busyness per location: SEH NEDOCS, HAP uitloop, VVT level, ambulance deployment."""
-    return await _live(conn, region, sector, {"busyness"})
-
-
-class UnitOut(BaseModel):
-    """A mobile unit's latest position (and status, for ambulances)."""
-
-    id: str
-    kind: str
-    organization_id: str
-    label: str
-    roaz_region: str
-    latitude: float
-    longitude: float
-    observed_at: datetime
-    age_seconds: float
-    stale: bool
-    speed_kmh: float | None
-    heading_deg: float | None
-    status: str | None
-    status_observed_at: datetime | None
-
-
-POSITION_DEFINITION = {"ambulance": "ambulance.vehicle.position",
-                       "hap-visit-car": "hap.visit_car.position",
-                       "district-nurse": "vvt.district_nurse.position"}
-
-
-def _unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
-    definition = load_catalogue().get(POSITION_DEFINITION[unit.kind])
-    stale = definition.is_stale(unit.observed_at, now) if definition else True
-    return UnitOut(**vars(unit), stale=stale,
-                   age_seconds=round((now - unit.observed_at).total_seconds(), 1))
-
-
-@router.get("/units", response_model=list[UnitOut])
-async def units(
-    conn: ConnDep, region: Region = None,
-    kind: Annotated[str | None, Query(description="ambulance, hap-visit-car, district-nurse")]
-    = None,
-) -> list[UnitOut]:
-    """Where the mobile units are: latest position per unit, with its age and staleness."""
-    _check_region(region)
-    now = datetime.now(UTC)
-    return [_unit_out(u, now) for u in await latest_unit_positions(conn, region=region,
-                                                                   kind=kind)]
+async def busyness(conn: ConnDep, filters: LiveFiltersDep) -> AvailabilityResponse:
+    """Busyness per location: SEH NEDOCS, HAP uitloop, VVT level, ambulance deployment; the
+    same filters as /v1/availability. Per region: /v1/busyness/regions."""
+    return await live(conn, filters, "busyness")

@@ -26,6 +26,7 @@ from core.settings import Settings
 from core.topics import raw_topic
 from storage.facilities import get_location
 from storage.mappings import get_mapping
+from storage.providers import Rejection, record_rejection
 from storage.units import get_unit
 
 log = structlog.get_logger()
@@ -95,13 +96,9 @@ async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Sub
         raise AdapterError(problems)
 
 
-async def accept(
-    payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
-    settings: Settings,
-) -> JSONResponse:
-    """Validate `payload` with `adapter` and produce it; 202 with warnings, or AdapterError."""
-    MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    subject = await _subject(conn, adapter, adapter.location_of(payload))
+async def _validated(payload: Payload, adapter: Adapter, conn: Conn,
+                     subject: Subject) -> tuple[RawMessage, AdapterResult]:
+    """The raw message to produce and what the adapter makes of it; AdapterError if refused."""
     raw = RawMessage(
         message_id=uuid.uuid4(), source_format=adapter.source_format, sector=subject.sector,
         provider=subject.provider, location_id=subject.id, received_at=datetime.now(UTC),
@@ -109,6 +106,31 @@ async def accept(
     )
     result = adapter.parse(payload, meta_of(raw))
     await _check_other_locations(conn, result, subject)
+    return raw, result
+
+
+async def _record_rejection(conn: Conn, adapter: Adapter, subject: Subject,
+                            exc: AdapterError) -> None:
+    """Log a refused message for the provider overview. Committed at once: the request's
+    transaction is rolled back when the AdapterError propagates, the rejection must stay."""
+    await record_rejection(conn, Rejection(
+        at=datetime.now(UTC), provider=subject.provider, location_id=subject.id,
+        source_format=adapter.source_format, stage="api", reason=exc.reason))
+    await conn.commit()
+
+
+async def accept(
+    payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
+    settings: Settings,
+) -> JSONResponse:
+    """Validate `payload` with `adapter` and produce it; 202 with warnings, or AdapterError."""
+    MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
+    subject = await _subject(conn, adapter, adapter.location_of(payload))
+    try:
+        raw, result = await _validated(payload, adapter, conn, subject)
+    except AdapterError as exc:
+        await _record_rejection(conn, adapter, subject, exc)
+        raise
     await producer.send(raw_topic(settings), subject.id.encode(), raw.model_dump_json().encode())
     for issue in result.warnings:
         MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()

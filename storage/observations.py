@@ -1,7 +1,9 @@
 """Idempotent batch writes of observations and raw messages.
 
 A batch is written in one transaction with multi-row upserts on the natural keys, so replaying
-the same messages changes nothing. `latest_observation` is maintained in the same transaction.
+the same messages changes nothing. `latest_observation` is maintained in the same transaction, and
+on the plain PostgreSQL path so are the 5-minute and hourly roll-ups (storage/rollups.py;
+TimescaleDB's continuous aggregates maintain themselves).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.messages import Observation, RawMessage
+from storage.paths import current_path_async
+from storage.rollups import refresh_rollups
 
 _COLUMNS = (
     "location_id, definition, observed_at, definition_version, value, value_text,"
@@ -109,6 +113,8 @@ async def upsert_observations(
     async with conn.cursor() as cur:
         await cur.execute(UPSERT_OBSERVATIONS, _columns(newest_per_key(observations)))
         await cur.execute(UPSERT_LATEST, _columns(newest_per_item(observations)))
+    if await current_path_async(conn) == "plain":
+        await refresh_rollups(conn, observations)
 
 
 async def upsert_raw_messages(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
+
+from storage.geo import Point, distance_sql, near_params
 
 
 @dataclass(frozen=True)
@@ -64,24 +67,60 @@ class UnitPosition:
     heading_deg: float | None
     status: str | None
     status_observed_at: datetime | None
+    distance_km: float | None = None
 
 
-LATEST_UNITS = (
+DISTANCE = distance_sql("p.latitude", "p.longitude")
+UNIT_COLUMNS = (
     "SELECT u.id, u.kind, u.organization_id, u.label, u.roaz_region, p.latitude, p.longitude,"
     " p.observed_at, p.speed_kmh, p.heading_deg, s.value_text AS status,"
-    " s.observed_at AS status_observed_at"
+    f" s.observed_at AS status_observed_at, {DISTANCE} AS distance_km"
     " FROM mobile_unit u JOIN latest_position p ON p.unit_id = u.id"
     " LEFT JOIN latest_observation s ON s.location_id = u.id"
     " AND s.definition = 'ambulance.vehicle.status'"
+)
+LATEST_UNITS = (
+    f"{UNIT_COLUMNS}"
     " WHERE (%(region)s::text IS NULL OR u.roaz_region = %(region)s)"
-    " AND (%(kind)s::text IS NULL OR u.kind = %(kind)s) ORDER BY u.id"
+    " AND (%(kind)s::text IS NULL OR u.kind = %(kind)s)"
+    f" AND (%(radius_km)s::float8 IS NULL OR {DISTANCE} <= %(radius_km)s)"
+    " ORDER BY distance_km, u.id"
+)
+NEAREST_UNITS = (
+    f"{UNIT_COLUMNS}"
+    " WHERE u.kind = %(kind)s"
+    " AND (%(statuses)s::text[] IS NULL OR s.value_text = ANY(%(statuses)s))"
+    " AND (%(fresh_since)s::timestamptz IS NULL OR p.observed_at >= %(fresh_since)s)"
+    " ORDER BY distance_km, u.id LIMIT %(n)s"
 )
 
 
 async def latest_unit_positions(
     conn: psycopg.AsyncConnection[Any], *, region: str | None, kind: str | None,
+    near: Point | None = None, radius_km: float | None = None,
 ) -> list[UnitPosition]:
-    """Latest known position of every unit in `region` (all when None), of `kind`."""
+    """Latest known position of every unit in `region` (all when None), of `kind`; nearest
+    first and within `radius_km` when a point is given."""
+    if radius_km is not None and near is None:
+        raise ValueError("radius_km needs a point (near)")
     async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:
-        await cur.execute(LATEST_UNITS, {"region": region, "kind": kind})
+        await cur.execute(LATEST_UNITS, {"region": region, "kind": kind,
+                                         **near_params(near, radius_km)})
+        return await cur.fetchall()
+
+
+async def nearest_units(
+    conn: psycopg.AsyncConnection[Any], *, near: Point, kind: str, n: int,
+    statuses: Collection[str] | None = None, fresh_since: datetime | None = None,
+) -> list[UnitPosition]:
+    """The `n` units of `kind` nearest to `near`, nearest first.
+
+    `statuses`: only units whose latest vehicle status is one of these (ambulances);
+    `fresh_since`: only units whose latest position is at least this recent.
+    """
+    params = {"kind": kind, "n": n, "fresh_since": fresh_since,
+              "statuses": list(statuses) if statuses is not None else None,
+              **near_params(near, None)}
+    async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:
+        await cur.execute(NEAREST_UNITS, params)
         return await cur.fetchall()

@@ -20,6 +20,8 @@ from core.settings import REPO_ROOT
 from stack import demo, lifecycle
 from stack.config import StackConfig
 
+pytest_plugins = ["tests.backends"]
+
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
 

@@ -1,0 +1,110 @@
+"""History of one item for a location, a region or the country (management information)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from api.availability_routes import FigureValue, Neighbours, number_as, regions_in_scope
+from api.deps import ConnDep
+from definitions import Definition, load_catalogue
+from storage.facilities import get_location
+from storage.history import HistoryPoint, Resolution, Scope, history, range_problem
+
+router = APIRouter(prefix="/v1", tags=["History (management information)"])
+
+
+class Point(BaseModel):
+    """One point of a history: a bucket's figure, or (raw) one observation."""
+
+    bucket: datetime | None = Field(description="start of the bucket (UTC); null for raw")
+    observed_at: datetime | None = Field(description="raw: when it was observed; else null")
+    value: FigureValue = Field(description="the figure; null when not reported")
+    locations: int = Field(description="locations that reported a value in the bucket")
+    location_id: str | None = Field(description="raw: the location observed; else null")
+
+
+class HistoryResponse(BaseModel):
+    """The history of one item over [from, to)."""
+
+    definition: str
+    rollup: str
+    resolution: str
+    location: str | None
+    regions: list[str] | None = Field(description="null for a location or national")
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    points: list[Point]
+
+
+def _point(point: HistoryPoint, definition: Definition, raw: bool) -> Point:
+    value = point.value_text if point.value_text is not None else number_as(definition,
+                                                                            point.value)
+    return Point(bucket=None if raw else point.at, observed_at=point.at if raw else None,
+                 value=value, locations=point.locations, location_id=point.location_id)
+
+
+def _definition(code: str) -> Definition:
+    definition = load_catalogue().get(code)
+    if definition is None:
+        raise HTTPException(422, f"unknown definition {code!r}; see GET /v1/definitions")
+    return definition
+
+
+async def _scope(conn: ConnDep, location: str | None, region: str | None,
+                 neighbours: bool) -> Scope:
+    if location is not None and region is not None:
+        raise HTTPException(422, "give location or region, not both")
+    if location is not None and await get_location(conn, location) is None:
+        raise HTTPException(422, f"Location/{location} is not registered")
+    return Scope(location_id=location, regions=regions_in_scope(region, neighbours))
+
+
+def _range(start: datetime | None, end: datetime | None,
+           resolution: Resolution) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=1)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "'from' and 'to' need a timezone, e.g. 2026-11-22T13:00:00Z")
+    problem = range_problem(start, end, resolution)
+    if problem:
+        raise HTTPException(422, problem)
+    return start, end
+
+
+@router.get("/history", response_model=HistoryResponse, response_model_by_alias=True)
+async def item_history(
+    conn: ConnDep,
+    definition: Annotated[str, Query(description="definition code, e.g. "
+                                                 "`hospital.beds.ic.available`")],
+    location: Annotated[str | None, Query(description="one location id")] = None,
+    region: Annotated[str | None, Query(description="a ROAZ region: the item rolled up "
+                                                    "across its locations")] = None,
+    neighbours: Neighbours = False,
+    start: Annotated[datetime | None, Query(
+        alias="from", description="start (inclusive, ISO 8601 with timezone); default: "
+                                  "24 h before `to`")] = None,
+    end: Annotated[datetime | None, Query(
+        alias="to", description="end (exclusive); default: now")] = None,
+    resolution: Annotated[Resolution, Query(
+        description="raw (every observation, at most 31 days), 5m, 1h or 1d (UTC days; at "
+                    "most 400 days)")] = "1h",
+) -> HistoryResponse:
+    """The history of one item for a location, a region (with its neighbours) or, with
+    neither, the whole country; oldest first. Buckets combine observations by the item's
+    roll-up rule: per location the last value of the bucket (sum, latest items) or the sum
+    (cumulative items); across locations the sum (sum, cumulative) or the value observed last
+    (latest). Not reported stays null, never 0."""
+    item = _definition(definition)
+    scope = await _scope(conn, location, region, neighbours)
+    start, end = _range(start, end, resolution)
+    points = await history(conn, definition=definition, rollup=item.rollup, scope=scope,
+                           start=start, end=end, resolution=resolution)
+    return HistoryResponse(
+        definition=definition, rollup=item.rollup, resolution=resolution, location=location,
+        regions=None if scope.regions is None else list(scope.regions),
+        **{"from": start, "to": end},
+        points=[_point(p, item, resolution == "raw") for p in points])

@@ -1,0 +1,115 @@
+"""Where the mobile units are, and the nearest available ones to a point (ZCV, JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.availability_routes import (
+    Near,
+    RadiusKm,
+    Region,
+    check_region,
+    point_of,
+    required_point,
+)
+from api.deps import ConnDep
+from definitions import load_catalogue
+from storage.units import UnitPosition, latest_unit_positions, nearest_units
+
+router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
+UnitKind = Literal["ambulance", "hap-visit-car", "district-nurse"]
+
+
+class UnitOut(BaseModel):
+    """A mobile unit's latest position (and status, for ambulances)."""
+
+    id: str
+    kind: str
+    organization_id: str
+    label: str
+    roaz_region: str
+    latitude: float
+    longitude: float
+    observed_at: datetime
+    age_seconds: float
+    stale: bool = Field(description="the position is older than its item's freshness deadline")
+    speed_kmh: float | None
+    heading_deg: float | None
+    status: str | None = Field(description="ambulances: latest LSIV vehicle status code")
+    status_observed_at: datetime | None
+    available: bool = Field(
+        description="ambulances: the latest status is one in which a vehicle can be dispatched "
+                    "(5 free, 6 at post); other kinds: the position is fresh")
+    distance_km: float | None = Field(
+        None, description="great-circle distance to `near`; null when no point was given")
+
+
+POSITION_DEFINITION = {"ambulance": "ambulance.vehicle.position",
+                       "hap-visit-car": "hap.visit_car.position",
+                       "district-nurse": "vvt.district_nurse.position"}
+
+
+def available_statuses() -> list[str]:
+    """The LSIV vehicle status codes in which an ambulance can be dispatched."""
+    return sorted(c for c, s in load_catalogue().vehicle_statuses.items() if s.available)
+
+
+def _position_stale(unit: UnitPosition, now: datetime) -> bool:
+    definition = load_catalogue().get(POSITION_DEFINITION[unit.kind])
+    return definition.is_stale(unit.observed_at, now) if definition else True
+
+
+def unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
+    """The API shape of a unit's latest position, with age, staleness and availability."""
+    stale = _position_stale(unit, now)
+    available = (unit.status in available_statuses() if unit.kind == "ambulance"
+                 else not stale)
+    distance = None if unit.distance_km is None else round(unit.distance_km, 2)
+    return UnitOut(**{**vars(unit), "distance_km": distance}, stale=stale, available=available,
+                   age_seconds=round((now - unit.observed_at).total_seconds(), 1))
+
+
+Kind = Annotated[UnitKind | None, Query(description="ambulance, hap-visit-car, district-nurse")]
+
+
+@router.get("/units", response_model=list[UnitOut])
+async def units(conn: ConnDep, region: Region = None, kind: Kind = None, near: Near = None,
+                radius_km: RadiusKm = None) -> list[UnitOut]:
+    """Where the mobile units are: latest position per unit, with its age and staleness; nearest
+    first (with `distance_km`) and within `radius_km` when `near` is given."""
+    check_region(region)
+    point = point_of(near, radius_km)
+    now = datetime.now(UTC)
+    found = await latest_unit_positions(conn, region=region, kind=kind, near=point,
+                                        radius_km=radius_km)
+    return [unit_out(u, now) for u in found]
+
+
+@router.get("/units/nearest", response_model=list[UnitOut])
+async def nearest(
+    conn: ConnDep,
+    near: Annotated[str, Query(description="`latitude,longitude` (WGS84) of the incident",
+                               examples=["52.0907,5.1214"])],
+    kind: Annotated[UnitKind, Query(description="which kind of unit")] = "ambulance",
+    n: Annotated[int, Query(ge=1, le=100, description="how many units")] = 5,
+    available: Annotated[bool, Query(
+        description="only available units: ambulances in a status that can be dispatched, "
+                    "other kinds with a fresh position")] = True,
+) -> list[UnitOut]:
+    """The N units of a kind nearest to a point (great-circle distance), nearest first, with
+    the age and staleness of each position and, for ambulances, the latest vehicle status."""
+    point = required_point(near)
+    now = datetime.now(UTC)
+    statuses, fresh_since = None, None
+    if available and kind == "ambulance":
+        statuses = available_statuses()
+    elif available:
+        definition = load_catalogue().get(POSITION_DEFINITION[kind])
+        fresh_since = now - definition.freshness_deadline if definition else now
+    found = await nearest_units(conn, near=point, kind=kind, n=n, statuses=statuses,
+                                fresh_since=fresh_since)
+    return [unit_out(u, now) for u in found]

@@ -1,0 +1,69 @@
+"""Retention on the plain PostgreSQL path: deletes what TimescaleDB's retention policies drop.
+
+On TimescaleDB the policies of migration 0005 drop whole chunks on their own schedule and this
+module does nothing. On plain PostgreSQL, run it daily (cron, or by hand on the local stack):
+`python -m storage.retention` (reads DATABASE_URL). The defaults are the same on both paths;
+storage/README.md says how to change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import structlog
+
+from core.logs import configure_logging
+from core.settings import get_settings
+from storage.paths import current_path
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Rows of `relation` whose `time_column` is older than `keep` are deleted."""
+
+    relation: str
+    time_column: str
+    keep: timedelta
+
+
+# Keep in step with the add_retention_policy calls in 0005_timeseries.timescale.sql.
+# observation_1h, latest_observation and latest_position are kept for good.
+RULES = (
+    Rule("observation", "observed_at", timedelta(days=90)),
+    Rule("position", "observed_at", timedelta(days=30)),
+    Rule("observation_5m", "bucket", timedelta(days=365)),
+)
+
+
+def apply_retention(conn: psycopg.Connection[Any], now: datetime) -> dict[str, int]:
+    """Delete rows past their retention, in the caller's transaction; returns rows per relation.
+
+    A no-op on the TimescaleDB path, where the retention policies do this.
+    """
+    if current_path(conn) == "timescale":
+        return {}
+    deleted = {}
+    for rule in RULES:
+        cur = conn.execute(
+            f"DELETE FROM {rule.relation} WHERE {rule.time_column} < %s", (now - rule.keep,))
+        deleted[rule.relation] = cur.rowcount
+    return deleted
+
+
+def main() -> None:
+    """CLI entry point: apply retention to DATABASE_URL's database now."""
+    settings = get_settings()
+    configure_logging(settings.log_level, process="retention")
+    with psycopg.connect(settings.database_url) as conn:
+        path = current_path(conn)
+        deleted = apply_retention(conn, datetime.now(UTC))
+    log.info("retention_applied", storage_path=path, deleted=deleted)
+
+
+if __name__ == "__main__":
+    main()

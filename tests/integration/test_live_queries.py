@@ -1,0 +1,399 @@
+"""The ZCV and administrator queries over HTTP on the running stack.
+
+One organisation runs hospitals in Leiden (West), Utrecht (Midden-Nederland, West's neighbour)
+and Maastricht (Limburg, far away), and two HAPs in Limburg; it pushes SANER bed reports,
+NEDOCS inputs and HAP status. Ambulances drive around Zwolle. Other tests share the stack, so
+assertions look at this module's own locations and units, or compare region figures with the
+per-location figures of the same query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from stack import demo
+from storage.geo import Point, haversine_km
+from tests.integration.helpers import push
+from tests.integration.test_storage_queries import refresh_rollups
+from tests.waiting import wait_for
+
+HOSPITALS = {"leiden": ("west", 52.1665, 4.4782), "utrecht": ("midden-nederland", 52.0854, 5.1792),
+             "maastricht": ("limburg", 50.8424, 5.7107)}
+HAPS = {"hap-maastricht": (50.8480, 5.6880), "hap-heerlen": (50.8880, 5.9790)}
+LEIDEN_CENTRAAL = Point(52.1601, 4.4970)
+ZWOLLE = Point(52.5050, 6.0900)
+MESSAGE = "00000000-0000-4000-8000-0000000000b1"
+
+
+@dataclass(frozen=True)
+class Site:
+    """This module's registered organisation, locations and units."""
+
+    suffix: str
+    now: datetime
+    history_start: datetime
+
+    def loc(self, name: str) -> str:
+        """Location id of one of this module's sites."""
+        return f"lq-{name}-{self.suffix}"
+
+    def unit(self, name: str) -> str:
+        """Id of one of this module's ambulances."""
+        return f"lq-{name}-{self.suffix}"
+
+    @property
+    def org(self) -> str:
+        """The organisation operating everything here."""
+        return f"lq-org-{self.suffix}"
+
+
+def _register(api: httpx.Client, site: Site) -> None:
+    org = demo.organization_resource(site.org, "Zorggroep Test", "12345670")
+    api.put(f"/fhir/Organization/{site.org}", json=org).raise_for_status()
+    for name, (region, lat, lon) in HOSPITALS.items():
+        loc = demo.location_resource(site.loc(name), site.org, f"Ziekenhuis {name}", region,
+                                     lat, lon)
+        api.put(f"/fhir/Location/{site.loc(name)}", json=loc).raise_for_status()
+    for name, (lat, lon) in HAPS.items():
+        loc = demo.location_resource(site.loc(name), site.org, f"Huisartsenpost {name}",
+                                     "limburg", lat, lon, sector="hap")
+        api.put(f"/fhir/Location/{site.loc(name)}", json=loc).raise_for_status()
+
+
+def _nedocs(location: str, moment: datetime, patients: int) -> dict[str, Any]:
+    return {"location": location, "observed_at": moment.isoformat(), "ed_patients": patients,
+            "ed_treatment_places": 30, "admitted_boarders": 4, "ventilated_patients": 1,
+            "longest_boarder_wait_min": 120, "last_bed_placement_wait_min": 30,
+            "hospital_beds": 900}
+
+
+def _hap_status(location: str, moment: datetime, queue: int, wait_s: int) -> dict[str, Any]:
+    return {"location": location, "observed_at": moment.isoformat(), "triagists_on_duty": 3,
+            "doctors_on_duty": 4, "consults_free": 6, "visits_free": 2,
+            "phone": {"queue": queue, "longest_wait_s": wait_s},
+            "waiting_room": {"waiting": 2, "delay_min": 15}}
+
+
+def _accepted(answer: httpx.Response) -> None:
+    assert answer.status_code == 202, answer.text
+
+
+def _push_live(api: httpx.Client, site: Site) -> None:
+    now = site.now
+    _accepted(push(api, site.loc("leiden"), {"numICUBedsAvail": 5, "numICUBeds": 20,
+                                             "numBedsAvail": 31}, now))
+    # Utrecht cannot say how many IC beds are free: not reported, not 0.
+    _accepted(push(api, site.loc("utrecht"), {"numICUBedsAvail": None, "numICUBeds": 30}, now))
+    _accepted(push(api, site.loc("maastricht"), {"numICUBedsAvail": 7}, now))
+    for name, patients in (("leiden", 25), ("utrecht", 45)):
+        _accepted(api.post("/v1/hospital/nedocs", json=_nedocs(site.loc(name), now, patients)))
+    _accepted(api.post("/v1/hap/status", json=_hap_status(
+        site.loc("hap-maastricht"), now - timedelta(minutes=1), 5, 140)))
+    _accepted(api.post("/v1/hap/status", json=_hap_status(site.loc("hap-heerlen"), now, 3, 60)))
+
+
+# History (yesterday 08:00 UTC onwards, a time no other test writes): IC beds free in Leiden
+# and Utrecht; None = not reported.
+HISTORY = {"leiden": ((1, 10), (4, 12), (7, 14), (62, 16)),
+           "utrecht": ((2, 20), (5, None), (63, 27))}
+
+
+def _push_history(api: httpx.Client, site: Site) -> None:
+    for name, points in HISTORY.items():
+        for minute, value in points:
+            moment = site.history_start + timedelta(minutes=minute)
+            _accepted(push(api, site.loc(name), {"numICUBedsAvail": value}, moment))
+
+
+def _stored(db: psycopg.Connection[Any], site: Site) -> int:
+    row = db.execute("SELECT count(*) FROM observation WHERE location_id LIKE %s",
+                     (f"lq-%-{site.suffix}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _expected_observations() -> int:
+    # SANER: 3 + 2 + 1; NEDOCS: 9 each (inputs, score, band); HAP: 8 each; history: 7.
+    return 6 + 2 * 9 + 2 * 8 + sum(len(p) for p in HISTORY.values())
+
+
+@pytest.fixture(scope="module")
+def site(api: httpx.Client, stack: Any) -> Site:
+    """Registered, with every figure stored and the roll-ups filled."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    yesterday = now.replace(hour=0, minute=0, second=0) - timedelta(days=1)
+    result = Site(uuid.uuid4().hex[:8], now, yesterday + timedelta(hours=8))
+    _register(api, result)
+    _push_history(api, result)
+    _push_live(api, result)
+    with psycopg.connect(stack.database_url, autocommit=True) as db:
+        wait_for(lambda: _stored(db, result) >= _expected_observations(), timeout=60,
+                 what="every pushed figure stored")
+        refresh_rollups(db, [result.loc(name) for name in (*HOSPITALS, *HAPS)])
+    return result
+
+
+def _get(api: httpx.Client, path: str, **params: Any) -> Any:
+    answer = api.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _ours(body: dict[str, Any], site: Site) -> dict[str, dict[str, Any]]:
+    """This module's locations in an availability answer, by short name, in answer order."""
+    prefix, end = "lq-", f"-{site.suffix}"
+    return {loc["location_id"].removeprefix(prefix).removesuffix(end): loc
+            for loc in body["locations"] if loc["location_id"].endswith(end)}
+
+
+def _figures(location: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["definition"]: f for f in location["figures"]}
+
+
+def test_region_neighbours_and_national(api: httpx.Client, site: Site) -> None:
+    west = _get(api, "/v1/availability", region="west")
+    assert list(_ours(west, site)) == ["leiden"]
+    assert west["regions"] == ["west"]
+    around = _get(api, "/v1/availability", region="west", neighbours="true")
+    assert set(_ours(around, site)) == {"leiden", "utrecht"}
+    assert set(around["regions"]) == {"west", "noord-holland-flevoland", "midden-nederland",
+                                      "zuidwest"}
+    national = _get(api, "/v1/availability")
+    assert set(_ours(national, site)) >= {"leiden", "utrecht", "maastricht", "hap-heerlen"}
+    assert national["regions"] is None
+    assert set(_ours(_get(api, "/v1/availability", sector="hap"), site)) == {
+        "hap-maastricht", "hap-heerlen"}
+
+
+def test_figures_keep_time_age_staleness_version_and_not_reported(
+    api: httpx.Client, site: Site,
+) -> None:
+    body = _get(api, "/v1/availability", region="west", neighbours="true",
+                item="hospital.beds.ic.available")
+    leiden = _figures(_ours(body, site)["leiden"])["hospital.beds.ic.available"]
+    assert leiden["value"] == 5 and leiden["reported"] and not leiden["stale"]
+    assert datetime.fromisoformat(leiden["observed_at"]) == site.now
+    assert leiden["age_seconds"] >= 5
+    assert leiden["definition_version"] >= 1 and leiden["value_type"] == "count"
+    utrecht = _figures(_ours(body, site)["utrecht"])["hospital.beds.ic.available"]
+    assert utrecht["value"] is None and utrecht["reported"] is False
+    assert utrecht["not_reported_reason"]
+
+
+def test_item_prefix_matches_whole_segments(api: httpx.Client, site: Site) -> None:
+    body = _get(api, "/v1/availability", region="west", item="hospital.beds.ic")
+    assert set(_figures(_ours(body, site)["leiden"])) == {"hospital.beds.ic.available",
+                                                          "hospital.beds.ic.staffed"}
+    beds = _get(api, "/v1/availability", region="west", item="hospital.beds")
+    assert "hospital.beds.inpatient.available" in _figures(_ours(beds, site)["leiden"])
+    for bad in ("hospital.beds.i", "nothing.like.this"):
+        assert api.get("/v1/availability", params={"item": bad}).status_code == 422
+
+
+def test_radius_orders_by_distance(api: httpx.Client, site: Site) -> None:
+    near = f"{LEIDEN_CENTRAAL.latitude},{LEIDEN_CENTRAAL.longitude}"
+    body = _get(api, "/v1/availability", near=near, radius_km=60,
+                item="hospital.beds.ic.available")
+    distances = [loc["distance_km"] for loc in body["locations"]]
+    assert distances == sorted(distances)
+    assert all(d <= 60 for d in distances)
+    ours = _ours(body, site)
+    assert list(ours) == ["leiden", "utrecht"]
+    expected = haversine_km(LEIDEN_CENTRAAL, Point(*HOSPITALS["utrecht"][1:]))
+    assert ours["utrecht"]["distance_km"] == pytest.approx(expected, abs=0.01)
+    assert api.get("/v1/availability", params={"radius_km": 5}).status_code == 422
+    assert api.get("/v1/availability", params={"near": "52.1"}).status_code == 422
+
+
+def test_busyness_per_location_has_the_same_filters(api: httpx.Client, site: Site) -> None:
+    body = _get(api, "/v1/busyness", region="limburg", sector="hap", item="hap.uitloop.phone")
+    ours = _ours(body, site)
+    assert set(ours) == {"hap-maastricht", "hap-heerlen"}
+    assert _figures(ours["hap-heerlen"])["hap.uitloop.phone.queue"]["value"] == 3
+    assert set(_figures(ours["hap-heerlen"])) == {"hap.uitloop.phone.queue",
+                                                  "hap.uitloop.phone.longest_wait"}
+
+
+def _region_items(body: dict[str, Any], region: str) -> dict[str, dict[str, Any]]:
+    found = next(r for r in body["regions"] if r["region"] == region)
+    return {i["definition"]: i for i in found["items"]}
+
+
+def test_busyness_per_region_applies_each_items_roll_up(api: httpx.Client, site: Site) -> None:
+    # Only this module has HAPs in Limburg: the roll-up is known exactly.
+    hap = _region_items(_get(api, "/v1/busyness/regions", region="limburg", sector="hap"),
+                        "limburg")
+    queue = hap["hap.uitloop.phone.queue"]
+    assert (queue["rollup"], queue["value"], queue["min"], queue["max"]) == ("sum", 8, 3, 5)
+    assert (queue["locations_reporting"], queue["locations_not_reported"]) == (2, 0)
+    assert queue["stale_locations"] == 0
+    assert datetime.fromisoformat(queue["oldest_observed_at"]) == site.now - timedelta(minutes=1)
+    wait = hap["hap.uitloop.phone.longest_wait"]
+    assert (wait["rollup"], wait["value"]) == ("latest", 60)  # Heerlen reported last
+
+
+def test_busyness_regions_agree_with_the_locations(api: httpx.Client, site: Site) -> None:
+    regions = _get(api, "/v1/busyness/regions", region="west", neighbours="true",
+                   sector="hospital")
+    assert [r["region"] for r in regions["regions"]] == [
+        "west", "noord-holland-flevoland", "midden-nederland", "zuidwest"]
+    locations = _get(api, "/v1/busyness", region="midden-nederland", sector="hospital")
+    figures = [f for loc in locations["locations"] for f in loc["figures"]]
+    items = _region_items(regions, "midden-nederland")
+    patients = [f["value"] for f in figures if f["definition"] == "hospital.seh.patients"]
+    assert items["hospital.seh.patients"]["value"] == sum(v for v in patients if v is not None)
+    assert 45 in patients
+    bands = [f["value"] for f in figures if f["definition"] == "hospital.seh.nedocs_band"]
+    band = items["hospital.seh.nedocs_band"]
+    assert band["counts"] == {code: bands.count(code) for code in set(bands) if code}
+    assert band["min"] is None and sum(band["counts"].values()) == band["locations_reporting"]
+    assert api.get("/v1/busyness/regions", params={"neighbours": "true"}).status_code == 422
+
+
+@pytest.fixture(scope="module")
+def ambulances(api: httpx.Client, stack: Any, site: Site) -> Iterator[dict[str, str]]:
+    """Four ambulances east of Zwolle at 1, 3, 5 and 8 km, in LSIV statuses 2 (on scene),
+    5 (free), 6 (at post) and 1 (driving to an incident); positions over OsmAnd."""
+    plan = {"amb1": (1, "2"), "amb2": (3, "5"), "amb3": (5, "6"), "amb4": (8, "1")}
+    moment = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(stack.database_url, autocommit=True) as db:
+        for name, (km_east, status) in plan.items():
+            unit = site.unit(name)
+            api.put(f"/v1/mobile-units/{unit}", json={
+                "kind": "ambulance", "organization_id": site.org, "label": name,
+                "roaz_region": "zwolle"}).raise_for_status()
+            # About 67.8 km per degree of longitude at Zwolle's latitude.
+            answer = api.get("/osmand", params={
+                "id": unit, "lat": str(ZWOLLE.latitude),
+                "lon": f"{ZWOLLE.longitude + km_east / 67.8:.6f}",
+                "timestamp": str(int(moment.timestamp()))})
+            assert answer.status_code == 200, answer.text
+            # The vehicle status as the LSIV bridge stores it.
+            db.execute(
+                "INSERT INTO latest_observation (location_id, definition, observed_at,"
+                " definition_version, value_text, received_at, provider, source_format,"
+                " raw_message_id) VALUES (%s, 'ambulance.vehicle.status', %s, 1, %s, %s, %s,"
+                " 'lsiv', %s)", (unit, moment, status, moment, site.org, MESSAGE))
+        wait_for(lambda: db.execute("SELECT count(*) FROM latest_position WHERE unit_id ="
+                                    " ANY(%s)", ([site.unit(n) for n in plan],)).fetchone()
+                 == (len(plan),), what="ambulance positions stored")
+    yield {name: status for name, (_, status) in plan.items()}
+
+
+def test_units_near_a_point_nearest_first(api: httpx.Client, site: Site,
+                                          ambulances: dict[str, str]) -> None:
+    units = _get(api, "/v1/units", kind="ambulance", near=f"{ZWOLLE.latitude},{ZWOLLE.longitude}",
+                 radius_km=6)
+    ours = [u for u in units if u["id"].endswith(site.suffix)]
+    assert [u["id"] for u in ours] == [site.unit(n) for n in ("amb1", "amb2", "amb3")]
+    assert [round(u["distance_km"]) for u in ours] == [1, 3, 5]
+    assert [u["available"] for u in ours] == [False, True, True]
+
+
+def test_nearest_available_ambulances(api: httpx.Client, site: Site,
+                                      ambulances: dict[str, str]) -> None:
+    near = f"{ZWOLLE.latitude},{ZWOLLE.longitude}"
+    found = _get(api, "/v1/units/nearest", near=near, kind="ambulance", n=2)
+    assert [u["id"] for u in found] == [site.unit("amb2"), site.unit("amb3")]
+    assert [u["status"] for u in found] == ["5", "6"]
+    first = found[0]
+    assert first["available"] and not first["stale"] and first["age_seconds"] >= 0
+    assert first["distance_km"] == pytest.approx(3, abs=0.1)
+    any_status = _get(api, "/v1/units/nearest", near=near, n=1, available="false")
+    assert [u["id"] for u in any_status] == [site.unit("amb1")]
+    assert api.get("/v1/units/nearest", params={"near": "95,5"}).status_code == 422
+
+
+def _history(api: httpx.Client, site: Site, resolution: str, **scope: str) -> list[Any]:
+    body = _get(api, "/v1/history", definition="hospital.beds.ic.available",
+                resolution=resolution, **{"from": site.history_start.isoformat(),
+                                          "to": (site.history_start
+                                                 + timedelta(hours=2)).isoformat()}, **scope)
+    assert body["rollup"] == "sum"
+    return list(body["points"])
+
+
+def test_history_of_a_location_raw_and_bucketed(api: httpx.Client, site: Site) -> None:
+    h0 = site.history_start
+    raw = _history(api, site, "raw", location=site.loc("leiden"))
+    assert [p["value"] for p in raw] == [10, 12, 14, 16]
+    assert datetime.fromisoformat(raw[0]["observed_at"]) == h0 + timedelta(minutes=1)
+    assert raw[0]["bucket"] is None
+    five = _history(api, site, "5m", location=site.loc("leiden"))
+    assert [(datetime.fromisoformat(p["bucket"]) - h0, p["value"]) for p in five] == [
+        (timedelta(0), 12), (timedelta(minutes=5), 14), (timedelta(hours=1), 16)]
+    hourly = _history(api, site, "1h", location=site.loc("utrecht"))
+    # Utrecht's last figure of 08:00-09:00 was "not reported": null, not 0.
+    assert [(p["value"], p["locations"]) for p in hourly] == [(None, 0), (27, 1)]
+
+
+def test_history_of_a_region_rolls_up_across_locations(api: httpx.Client, site: Site) -> None:
+    five = _history(api, site, "5m", region="west", neighbours="true")
+    # 08:05-08:10: Utrecht's last figure was "not reported", so only Leiden's counts.
+    assert [(p["value"], p["locations"]) for p in five] == [(32, 2), (14, 1), (43, 2)]
+    hourly = _history(api, site, "1h", region="west", neighbours="true")
+    assert [(p["value"], p["locations"]) for p in hourly] == [(14, 1), (43, 2)]
+    daily = _history(api, site, "1d", region="west", neighbours="true")
+    assert [(datetime.fromisoformat(p["bucket"]), p["value"], p["locations"])
+            for p in daily] == [(site.history_start.replace(hour=0), 43, 2)]
+
+
+def test_history_refuses_bad_requests(api: httpx.Client, site: Site) -> None:
+    start = site.history_start
+    cases = [
+        {"definition": "no.such.item"},
+        {"definition": "hospital.beds.ic.available", "resolution": "raw",
+         "from": (start - timedelta(days=40)).isoformat(), "to": start.isoformat()},
+        {"definition": "hospital.beds.ic.available", "resolution": "1d",
+         "from": (start - timedelta(days=500)).isoformat(), "to": start.isoformat()},
+        {"definition": "hospital.beds.ic.available", "location": site.loc("leiden"),
+         "region": "west"},
+        {"definition": "hospital.beds.ic.available", "resolution": "2m"},
+    ]
+    for params in cases:
+        answer = api.get("/v1/history", params=params)
+        assert answer.status_code == 422, (params, answer.text)
+    assert "31 days" in api.get("/v1/history", params=cases[1]).text
+
+
+def _provider(api: httpx.Client, site: Site, sector: str) -> dict[str, Any]:
+    body = _get(api, "/v1/admin/providers", sector=sector)
+    return next(p for p in body["providers"] if p["organization_id"] == site.org)
+
+
+def test_provider_overview_counts_deliveries_freshness_and_rejections(
+    api: httpx.Client, site: Site,
+) -> None:
+    hospitals = _provider(api, site, "hospital")
+    assert (hospitals["locations"], hospitals["sector"]) == (3, "hospital")
+    assert datetime.fromisoformat(hospitals["last_delivery"]) >= site.now
+    assert hospitals["figures_not_reported"] == 1  # Utrecht's IC beds
+    assert hospitals["items_reported"] >= 12
+    assert 0 < hospitals["fresh_share"] <= 1
+    assert hospitals["figures_fresh"] <= hospitals["figures"]
+    assert hospitals["rejected_24h"] == {}
+    haps = _provider(api, site, "hap")
+    assert (haps["locations"], haps["fresh_share"]) == (2, 1.0)
+
+    bad = push(api, site.loc("leiden"), {"numICUBedsAvail": -4})
+    assert bad.status_code == 422, bad.text
+    refused = _provider(api, site, "hospital")["rejected_24h"]
+    assert sum(refused.values()) == 1
+    assert _provider(api, site, "hap")["rejected_24h"] == {}
+    assert api.get("/v1/admin/providers", params={"sector": "garage"}).status_code == 422
+
+
+def test_openapi_documents_the_queries(api: httpx.Client) -> None:
+    paths = _get(api, "/openapi.json")["paths"]
+    for path in ("/v1/availability", "/v1/busyness", "/v1/busyness/regions", "/v1/units",
+                 "/v1/units/nearest", "/v1/history", "/v1/admin/providers"):
+        assert path in paths
+        for parameter in paths[path]["get"].get("parameters", []):
+            assert parameter.get("description"), (path, parameter["name"])
