@@ -1,0 +1,1 @@
+"""`make bench`: query and sink benchmarks on a national data set, next to raw SQL (not a test)."""

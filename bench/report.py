@@ -1,0 +1,59 @@
+"""The bench's output: a table on stdout and the same figures as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+QUERY_COLUMNS = ("query", "p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p50",
+                 "ratio_p99")
+SINK_COLUMNS = ("sink", "upsert_rows_per_s", "copy_rows_per_s", "ratio", "batch_p50_ms",
+                "batch_p99_ms")
+
+
+def _table(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+
+    def line(values: list[str]) -> str:
+        first = values[0].ljust(widths[0])
+        rest = (v.rjust(w) for v, w in zip(values[1:], widths[1:], strict=True))
+        return " | ".join([first, *rest])
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(list(columns)), rule, *(line(r) for r in cells)])
+
+
+def render(results: dict[str, Any]) -> str:
+    """The human-readable report."""
+    machine, data = results["machine"], results["dataset"]
+    sink = dict(results["sink"], sink=f"upsert_observations, {results['sink']['batch_size']}"
+                                      f"/batch ({results['sink']['rows']} rows)")
+    parts = [
+        f"Machine: {machine['cores']} cores, {machine['cpu']}; {machine['postgres']}"
+        f" ({results['database']}, storage path {machine['storage_path']})",
+        "Data set: " + ", ".join(f"{name} {count:,}" for name, count in data["rows"].items()),
+        f"Locations per sector: {data['locations']} (the 25 ambulance ones are the RAV regions"
+        f" the migrations seed); mobile units: {data['units']}",
+        f"History: {data['history']} ({data['positions_every']}); loaded in"
+        f" {data['load_seconds']:.1f} s",
+        "",
+        "Queries (ms; raw = minimal hand-written SQL on the same data, same run;"
+        " ratio = platform / raw):",
+        _table(QUERY_COLUMNS, results["queries"]),
+        "",
+        "Sink (ratio = COPY rows/s ÷ upsert rows/s; COPY into an empty copy of the table):",
+        _table(SINK_COLUMNS, [sink]),
+    ]
+    notes = [f"  {q['query']}: {q['note']}" for q in results["queries"] if q.get("note")]
+    return "\n".join([*parts, "", "Notes:", *notes, ""]) if notes else "\n".join(parts) + "\n"
+
+
+def write(results: dict[str, Any], path: Path) -> None:
+    """Print the table and write the figures as JSON to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    sys.stdout.write(render(results))
+    sys.stdout.write(f"\nFigures written to {path}\n")
