@@ -31,10 +31,14 @@ class Managed:
         """True while the PID is alive and still runs the command we started."""
         try:
             process = psutil.Process(self.pid)
-            alive = process.status() != psutil.STATUS_ZOMBIE
-            return alive and self.marker in " ".join(process.cmdline())
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+            cmdline = process.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
+        # Just after exec a process can show an empty command line for a moment (node rewrites
+        # its argv): it is alive and the PID is the one we started, so count it as running.
+        return not cmdline or self.marker in " ".join(cmdline)
 
 
 def _pid_file(pid_dir: Path, name: str) -> Path:

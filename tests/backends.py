@@ -60,13 +60,7 @@ def timescale_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated TimescaleDB (PGlite) for the session; stopped by PID afterwards."""
     state_dir = tmp_path_factory.mktemp("pglite")
     port = int(os.environ.get("TEST_PGLITE_PORT") or _free_port())
-    try:
-        url = pglite.start(state_dir, port)
-    except RuntimeError:
-        # Seen once on a loaded 2-core machine: the server died before its first line. A second
-        # start on a fresh port has always worked; a second failure fails the session.
-        port = _free_port()
-        url = pglite.start(state_dir, port)
+    url = pglite.start(state_dir, port)
     try:
         migrate(url)
         yield url

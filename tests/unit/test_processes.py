@@ -6,6 +6,9 @@ import signal
 import sys
 from pathlib import Path
 
+import psutil
+import pytest
+
 from stack import processes
 
 
@@ -32,3 +35,17 @@ def test_a_stale_pid_file_does_not_signal_another_process(tmp_path: Path) -> Non
     (tmp_path / "ghost.pid").write_text(f"{Path('/proc/self').resolve().name}\nnot-this\n")
     assert not processes.stop(tmp_path, "ghost", timeout=0.5)
     assert not (tmp_path / "ghost.pid").exists()
+
+
+def test_a_process_showing_an_empty_command_line_counts_as_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "blank-marker"]
+    managed = processes.start("blank", argv, marker="blank-marker", pid_dir=tmp_path,
+                              log_dir=tmp_path)
+    # What psutil reports while node rewrites its argv right after exec.
+    monkeypatch.setattr(psutil.Process, "cmdline", lambda self: [])
+    assert managed.is_running()
+    monkeypatch.undo()
+    assert processes.stop(tmp_path, "blank", timeout=5)
+    assert not managed.is_running()
