@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from adapters.base import (
     AdapterError,
+    AdapterResult,
     Issue,
     MessageMeta,
     Payload,
@@ -86,12 +87,34 @@ def finish(observations: list[Observation], problems: list[Issue], where: str) -
 class JsonStatusAdapter:
     """What the JSON status formats share: a body `{"location", "observed_at", ...figures}`
     pushed by the location itself. A subclass sets source_format, sector, path, summary and
-    examples, and implements `parse`."""
+    examples; `figures` (JSON field -> definition code) are mapped here, other top-level
+    `parts` by the subclass's `extra`. A subclass with a different flow overrides `parse`."""
 
     media_type: Literal["application/json"] = "application/json"
     subject: Literal["location"] = "location"
     needs_mapping = False
+    figures: ClassVar[Mapping[str, str]] = {}
+    parts: ClassVar[frozenset[str]] = frozenset()
 
     def location_of(self, payload: Payload) -> str:
         """The registered location the status is about: `location`."""
         return required_text(json_object(payload, ROOT), "location", ROOT)
+
+    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
+        """One observation per figure sent; every problem refuses the whole message."""
+        body = self.prepare(json_object(payload, ROOT))
+        observed_at = observed_at_of(body, meta, ROOT)
+        known = {"location", "observed_at", *self.figures, *self.parts}
+        problems = unknown_fields(body, known, ROOT)
+        observations, bad = map_fields(body, self.figures, meta, observed_at, ROOT)
+        more, more_bad = self.extra(body, meta, observed_at)
+        return AdapterResult(finish(observations + more, problems + bad + more_bad, ROOT))
+
+    def prepare(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as the mapping reads it (a subclass may normalise a field)."""
+        return body
+
+    def extra(self, body: dict[str, Any], meta: MessageMeta,
+              observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
+        """Observations and problems of the subclass's own `parts` and rules."""
+        return [], []

@@ -12,15 +12,13 @@ not reported, never 0. Absent fields were not sent. Expressions are paths from t
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from adapters.base import AdapterResult, MessageMeta, Payload, json_object
+from adapters.base import Issue, MessageMeta
 from adapters.figures import (
     JsonStatusAdapter,
-    finish,
-    map_fields,
-    observed_at_of,
-    unknown_fields,
 )
 from adapters.vvt.bed_pairs import map_pair
 from core.messages import Observation
@@ -35,7 +33,6 @@ FIGURES = {
     "crisis_service_available": "ggz.crisis_service.available",
     "doctor_available": "ggz.doctor.available",
 }
-FIELDS = {"location", "observed_at", *BED_PAIRS, *FIGURES}
 
 
 class GgzStatusAdapter(JsonStatusAdapter):
@@ -47,19 +44,20 @@ class GgzStatusAdapter(JsonStatusAdapter):
     summary = "Push acute GGZ beds, IHT capacity and crisis service availability as JSON"
     examples = Path(__file__).parent / "examples" / "status"
 
-    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
-        """One observation per figure sent, bed pairs included."""
-        body = json_object(payload, ROOT)
-        observed_at = observed_at_of(body, meta, ROOT)
-        problems = unknown_fields(body, FIELDS, ROOT)
+    figures = FIGURES
+    parts = frozenset(BED_PAIRS)
+
+    def extra(self, body: dict[str, Any], meta: MessageMeta,
+              observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
+        """The crisis and HIC bed pairs, available never above total."""
         observations: list[Observation] = []
+        problems: list[Issue] = []
         for name, codes in BED_PAIRS.items():
             if name in body:
                 found, bad = map_pair(body[name], codes, meta, observed_at, f"{ROOT}.{name}")
                 observations += found
                 problems += bad
-        found, bad = map_fields(body, FIGURES, meta, observed_at, ROOT)
-        return AdapterResult(finish(observations + found, problems + bad, ROOT))
+        return observations, problems
 
 
 ADAPTER = GgzStatusAdapter()

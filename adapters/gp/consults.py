@@ -12,22 +12,19 @@ root, `body`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
+from adapters.base import Issue, MessageMeta, error
 from adapters.figures import (
     JsonStatusAdapter,
-    finish,
-    map_fields,
-    observed_at_of,
-    unknown_fields,
 )
+from core.messages import Observation
 from definitions.validation import as_number
 
 ROOT = "body"
 FIGURES = {"u3_free": "gp.consults.u3.free", "u4_free": "gp.consults.u4.free"}
-FIELDS = {"location", "observed_at", *FIGURES}
 
 
 def u3_within_u4(u3_free: Any, u4_free: Any, where: str) -> Issue | None:
@@ -49,16 +46,13 @@ class GpConsultsAdapter(JsonStatusAdapter):
     summary = "Push a GP practice's free U3 and U4 consults as counts"
     examples = Path(__file__).parent / "examples" / "consults"
 
-    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
-        """One observation per count sent; U4 may not be below U3."""
-        body = json_object(payload, ROOT)
-        observed_at = observed_at_of(body, meta, ROOT)
-        problems = unknown_fields(body, FIELDS, ROOT)
-        observations, bad = map_fields(body, FIGURES, meta, observed_at, ROOT)
-        problems += bad
-        if (inverted := u3_within_u4(body.get("u3_free"), body.get("u4_free"), ROOT)) is not None:
-            problems.append(inverted)
-        return AdapterResult(finish(observations, problems, ROOT))
+    figures = FIGURES
+
+    def extra(self, body: dict[str, Any], meta: MessageMeta,
+              observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
+        """U4 may not be below U3: the free U3 slots count as U4 slots too."""
+        inverted = u3_within_u4(body.get("u3_free"), body.get("u4_free"), ROOT)
+        return [], [] if inverted is None else [inverted]
 
 
 ADAPTER = GpConsultsAdapter()

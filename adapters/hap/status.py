@@ -18,12 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
+from adapters.base import Issue, MessageMeta, error
 from adapters.figures import (
     JsonStatusAdapter,
-    finish,
     map_fields,
-    observed_at_of,
     unknown_fields,
 )
 from core.messages import Observation
@@ -42,7 +40,6 @@ BACKLOG = {
     "waiting_room": {"waiting": "hap.uitloop.physical.waiting",
                      "delay_min": "hap.uitloop.physical.delay"},
 }
-FIELDS = {"location", "observed_at", *FIGURES, *BACKLOG}
 
 
 def _backlog(body: dict[str, Any], name: str, meta: MessageMeta,
@@ -67,18 +64,19 @@ class HapStatusAdapter(JsonStatusAdapter):
     summary = "Push a HAP's staff on duty, free consults and visits, and phone/on-site backlog"
     examples = Path(__file__).parent / "examples" / "status"
 
-    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
-        """One observation per figure sent, the backlog parts included."""
-        body = json_object(payload, ROOT)
-        observed_at = observed_at_of(body, meta, ROOT)
-        problems = unknown_fields(body, FIELDS, ROOT)
-        observations, bad = map_fields(body, FIGURES, meta, observed_at, ROOT)
-        problems += bad
+    figures = FIGURES
+    parts = frozenset(BACKLOG)
+
+    def extra(self, body: dict[str, Any], meta: MessageMeta,
+              observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
+        """The backlog parts: phone and waiting room."""
+        observations: list[Observation] = []
+        problems: list[Issue] = []
         for name in BACKLOG:
             found, issues = _backlog(body, name, meta, observed_at)
             observations += found
             problems += issues
-        return AdapterResult(finish(observations, problems, ROOT))
+        return observations, problems
 
 
 ADAPTER = HapStatusAdapter()

@@ -15,13 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.base import AdapterResult, MessageMeta, Payload, json_object
 from adapters.figures import (
     JsonStatusAdapter,
-    finish,
-    map_fields,
-    observed_at_of,
-    unknown_fields,
 )
 
 ROOT = "body"
@@ -29,7 +24,6 @@ FIGURES = {
     "district_nursing_teams_available": "vvt.district_nursing.teams_available",
     "busyness_level": "vvt.busyness.level",
 }
-FIELDS = {"location", "observed_at", *FIGURES}
 
 
 def _level_as_code(body: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +43,11 @@ class VvtStatusAdapter(JsonStatusAdapter):
     summary = "Push VVT district nursing availability and busyness level as JSON"
     examples = Path(__file__).parent / "examples" / "status"
 
-    def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
-        """One observation per figure sent."""
-        body = _level_as_code(json_object(payload, ROOT))
-        observed_at = observed_at_of(body, meta, ROOT)
-        problems = unknown_fields(body, FIELDS, ROOT)
-        observations, bad = map_fields(body, FIGURES, meta, observed_at, ROOT)
-        return AdapterResult(finish(observations, problems + bad, ROOT))
+    figures = FIGURES
+
+    def prepare(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The busyness level as its code: "2" for 2."""
+        return _level_as_code(body)
 
 
 ADAPTER = VvtStatusAdapter()
