@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install up down status run test test-unit lint bench docs clean
+.PHONY: install up down status run test test-unit lint bench docs verify-monitoring clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,10 @@ $(INSTALLED): pyproject.toml
 	@$(PY) -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(INSTALLED) ## Install the pinned dependencies into .venv
+install: $(INSTALLED) ## Install the pinned dependencies: .venv, PGlite (npm), Prometheus (apt)
 	@test -d ops/pglite/node_modules || npm ci --prefix ops/pglite --no-audit --no-fund --loglevel=error
+	@command -v prometheus >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 
 up: install ## Start broker, database, stream worker and API in the background
 	@$(PY) -m stack up
@@ -41,6 +43,9 @@ lint: install ## ruff, mypy strict, and the rules of the definition files
 
 bench: install ## Query and sink benchmarks on a national data set (not part of make test)
 	@$(PY) -m bench
+
+verify-monitoring: install ## Evaluate the dashboard and alert rules with Prometheus on the running stack
+	@$(PY) -m stack.monitoring
 
 docs: install ## The browsable definition catalogue: docs/catalogue.html
 	@$(PY) -m definitions.docs
