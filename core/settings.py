@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     # faust keeps local state here (the local stack points it into its git-ignored folder).
     streams_data_dir: Path = REPO_ROOT / ".local" / "streams-data"
+    # Dead-letter limits (see streams/deadletter.py DlqLimit): beyond them the worker halts.
+    dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_max_consecutive: int = Field(default=1000, ge=1)
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     log_level: str = "INFO"

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.settings import Settings
 from core.topics import deadletter_topic, observations_topic, positions_topic, raw_topic
+from streams.deadletter import DlqLimit
 from streams.lsiv import register_lsiv
 from streams.sink import Sink
 from streams.stages import (
@@ -47,7 +48,8 @@ def create_app(settings: Settings) -> faust.App:
 
     raw, observations = topic(raw_topic(settings)), topic(observations_topic(settings))
     positions = topic(positions_topic(settings))
-    dead_letters = DeadLetterQueue(topic(deadletter_topic(settings)))
+    dead_letters = DeadLetterQueue(topic(deadletter_topic(settings)), limit=lambda: DlqLimit(
+        settings.dlq_max_invalid_ratio, settings.dlq_max_consecutive))
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.database_url, open=False, min_size=1, max_size=4,
     )

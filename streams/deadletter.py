@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,3 +70,38 @@ def dead_letter_of(stage: str, message: Any, exc: BaseException) -> DeadLetter:
                 topic=message.topic, partition=message.partition, offset=message.offset)
     return DeadLetter(stage, reason, detail, message.topic, message.partition, message.offset,
                       message.key, message.value)
+
+
+@dataclass
+class DlqLimit:
+    """When dead-lettering stops being an exception and becomes a bad deploy (arroyo's DlqLimit).
+
+    Over the last `window` messages of a stage, more than `max_invalid_ratio` refused (once at
+    least `min_seen` were seen), or more than `max_consecutive` refused in a row, means the
+    stage itself is broken: draining everything into the dead-letter topic would only hide it.
+    """
+
+    max_invalid_ratio: float = 0.5
+    max_consecutive: int = 1000
+    min_seen: int = 200
+    window: int = 1000
+    _outcomes: deque[bool] = field(init=False, repr=False)
+    _consecutive: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._outcomes = deque(maxlen=self.window)
+
+    def record(self, valid: int, invalid: int) -> str | None:
+        """Count a batch (its refused ones taken as last); the reason to stop, or None."""
+        if valid:
+            self._consecutive = 0
+        self._consecutive += invalid
+        self._outcomes.extend([True] * min(valid, self.window))
+        self._outcomes.extend([False] * min(invalid, self.window))
+        if self._consecutive > self.max_consecutive:
+            return f"{self._consecutive} messages in a row refused (limit {self.max_consecutive})"
+        seen, refused = len(self._outcomes), self._outcomes.count(False)
+        if seen >= self.min_seen and refused / seen > self.max_invalid_ratio:
+            return (f"{refused} of the last {seen} messages refused "
+                    f"(limit {self.max_invalid_ratio:.0%})")
+        return None

@@ -128,7 +128,7 @@ class LsivBridge(BatchStage):
         await asyncio.gather(*pending)
         if pending:
             MESSAGES_PRODUCED.labels(topic=self._raw.get_topic_name()).inc(len(pending))
-        await self._dead_letters.put(dead)
+        await self._dead_letters.put(dead, stage=self.stage, processed=len(events))
 
     async def _register(self, vehicles: Iterable[LsivVehicle]) -> Mapping[str, Exception]:
         """Write new or changed units; returns the ids the database refused, with the error."""

@@ -11,7 +11,8 @@ or database commit) and only then returns, after which faust acknowledges the ba
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from definitions import load_catalogue
 from definitions.validation import check_observation
 from storage.observations import upsert_observations, upsert_raw_messages
 from storage.positions import upsert_positions
-from streams.deadletter import DeadLetter, dead_letter_of
+from streams.deadletter import DeadLetter, DlqLimit, dead_letter_of
 from streams.delivery import finish_despite_cancel
 from streams.sink import Sink
 
@@ -41,13 +42,29 @@ Batches = AsyncIterator[Sequence[Any]]
 
 
 class DeadLetterQueue:
-    """Produces dead letters and waits for the broker to acknowledge them."""
+    """Produces dead letters and waits for the broker to acknowledge them, within limits.
 
-    def __init__(self, topic: Any) -> None:
+    When a stage's `DlqLimit` is exceeded the worker stops at once, before this batch is
+    acknowledged (faust acknowledges a batch even when the agent raises, so raising would lose
+    it): nothing of the batch is committed, and the messages wait on the topic for the fix.
+    """
+
+    def __init__(self, topic: Any, limit: Callable[[], DlqLimit] = DlqLimit,
+                 halt: Callable[[int], None] = os._exit) -> None:
         self._topic = topic
+        self._new_limit = limit
+        self._limits: dict[str, DlqLimit] = {}
+        self._halt = halt
 
-    async def put(self, letters: Sequence[DeadLetter]) -> None:
-        """Produce every letter; returns once all are acknowledged by the broker."""
+    async def put(self, letters: Sequence[DeadLetter], *, stage: str, processed: int) -> None:
+        """Produce every letter of a batch of `processed` messages of `stage`; returns once all
+        are acknowledged by the broker, or halts the worker when the stage's limit is exceeded.
+        """
+        limit = self._limits.setdefault(stage, self._new_limit())
+        if (reason := limit.record(processed - len(letters), len(letters))) is not None:
+            log.critical("dead_letter_limit_exceeded", stage=stage, reason=reason)
+            self._halt(70)
+            return
         pending = [await self._topic.send(key=d.key, value=d.to_json()) for d in letters]
         await asyncio.gather(*pending)
         if letters:
@@ -111,7 +128,7 @@ class Normaliser(BatchStage):
                         for o in result.observations]
             pending += [await self._send(self._positions, p.unit_id, p) for p in result.positions]
         await asyncio.gather(*pending)
-        await self._dead_letters.put(dead)
+        await self._dead_letters.put(dead, stage=self.stage, processed=len(events))
 
     @staticmethod
     async def _send(topic: Any, key: str, message: Observation | Position) -> Any:
@@ -169,7 +186,7 @@ class ObservationSink(BatchStage):
                         definition=obs.definition, error=str(problem))
             dead.append(dead_letter_of(self.stage, source[id(obs)], problem))
         refused_ids = {id(obs) for obs, _ in refused}
-        await self._dead_letters.put(dead)
+        await self._dead_letters.put(dead, stage=self.stage, processed=len(events))
         self._record_written([o for o in observations if id(o) not in refused_ids])
 
     @staticmethod
@@ -204,7 +221,7 @@ class PositionSink(BatchStage):
         source = {id(position): message for position, message in decoded}
         refused = await self._sink.write(store_positions, [p for p, _ in decoded])
         dead += [dead_letter_of(self.stage, source[id(p)], problem) for p, problem in refused]
-        await self._dead_letters.put(dead)
+        await self._dead_letters.put(dead, stage=self.stage, processed=len(events))
 
 
 async def store_positions(conn: Any, positions: Sequence[Position]) -> None:

@@ -220,7 +220,7 @@ class _DeadLetters:
     def __init__(self) -> None:
         self.letters: list[Any] = []
 
-    async def put(self, letters: list[Any]) -> None:
+    async def put(self, letters: list[Any], *, stage: str, processed: int) -> None:
         self.letters += letters
 
 
