@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 import threading
 import time
@@ -55,8 +56,19 @@ def _follow(log_dir: Path, stop: threading.Event) -> None:
         stop.wait(0.5)
 
 
+def _stop_on_signals() -> None:
+    # Ctrl-C must stop the stack even if this process was started with SIGINT ignored (as a
+    # shell's background job is), and so must SIGTERM from a supervisor or `timeout`.
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def cmd_run(config: StackConfig) -> None:
     """Up, feed demo data, follow the logs until Ctrl-C, then stop everything."""
+    _stop_on_signals()
     stop = threading.Event()
     try:
         lifecycle.up(config)

@@ -36,8 +36,10 @@ def test_run_shows_live_figures_and_ctrl_c_stops_everything(tmp_path: Path) -> N
            **{k: str(v) for k, v in PORTS.items()}}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("DATABASE_URL", None)
+    # Started with SIGINT ignored, as a shell starts a background job: Ctrl-C must still work.
     run = subprocess.Popen([sys.executable, "-m", "stack", "run"], cwd=REPO_ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         wait_for(_live_figures, timeout=90, what="demo figures from make run")
     finally:
