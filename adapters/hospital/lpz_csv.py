@@ -56,7 +56,7 @@ from adapters.base import (
     parse_instant,
 )
 from adapters.figures import finish
-from adapters.hospital.bed_locations import BedCount, BedState, bed_categories, hospital_figures
+from adapters.hospital.beds import BedCount, BedState, bed_categories, hospital_figures
 
 LOCATION_PREFIX = "#location="
 COLUMNS = ("afdeling", "kamer", "bed", "status", "tijdstip")

@@ -15,7 +15,8 @@ import pytest
 
 from adapters import AdapterError, AdapterResult, MessageMeta
 from adapters.hospital.bed_locations import ADAPTER as BUNDLE
-from adapters.hospital.bed_locations import BED_CATEGORY_SYSTEM, bed_categories
+from adapters.hospital.bed_locations import BED_CATEGORY_SYSTEM
+from adapters.hospital.beds import bed_categories
 from adapters.hospital.lpz_csv import ADAPTER as LPZ
 from adapters.hospital.lpz_csv import check_mapping
 
