@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import Issue, MessageMeta
+from adapters.bed_pairs import map_pair
 from adapters.figures import (
     JsonStatusAdapter,
 )
-from adapters.vvt.bed_pairs import map_pair
 from core.messages import Observation
 
 ROOT = "body"

@@ -49,8 +49,8 @@ from adapters.base import (
     require_definition,
     warning,
 )
+from adapters.bed_pairs import pair_problem
 from adapters.figures import finish
-from adapters.vvt.bed_pairs import pair_problem
 from adapters.vvt.care_types import accepted_names, bed_codes, care_type_of
 from core.messages import Observation
 

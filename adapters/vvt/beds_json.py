@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
+from adapters.bed_pairs import map_pair
 from adapters.figures import (
     JsonStatusAdapter,
     finish,
     observed_at_of,
     unknown_fields,
 )
-from adapters.vvt.bed_pairs import map_pair
 from adapters.vvt.care_types import CARE_TYPES, bed_codes
 from core.messages import Observation
 

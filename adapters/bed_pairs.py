@@ -1,4 +1,4 @@
-"""Beds sent as a pair `{"available": n, "total": n}`: shared by the VVT and GGZ bed messages.
+"""Beds sent as a pair `{"available": n, "total": n}`, as the VVT and GGZ messages do.
 
 Available beds are a subset of the total, so a pair whose available exceeds its total is wrong at
 the source and is refused rather than stored. Either figure may be absent (not sent) or null (not
