@@ -24,7 +24,7 @@ from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.settings import Settings
 from core.topics import raw_topic
-from storage.facilities import get_location
+from storage.facilities import get_location, get_locations
 from storage.mappings import get_mapping
 from storage.providers import Rejection, record_rejection
 from storage.units import get_unit
@@ -81,9 +81,11 @@ async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Sub
     """A message may also report on other locations (a hospital's wards, an organisation's
     other sites), but only on registered ones of the same organisation and sector: a provider
     never writes figures for someone else."""
+    others = sorted({o.location_id for o in result.observations} - {subject.id})
+    registered = await get_locations(conn, others) if others else {}
     problems = []
-    for loc in sorted({o.location_id for o in result.observations} - {subject.id}):
-        found = await get_location(conn, loc)
+    for loc in others:
+        found = registered.get(loc)
         if found is None:
             problems.append(error("not-found", "subject",
                                   f"the message reports on unregistered Location/{loc}"))
