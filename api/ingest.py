@@ -31,6 +31,8 @@ from storage.units import get_unit
 
 log = structlog.get_logger()
 Conn = psycopg.AsyncConnection[Any]
+# The sector a mobile unit's messages belong to, by its kind.
+_UNIT_SECTOR = {"ambulance": "ambulance", "hap-visit-car": "hap", "district-nurse": "vvt"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,6 @@ async def _subject(conn: Conn, adapter: Adapter, subject_id: str) -> Subject:
                                   f"{adapter.path} takes {adapter.sector} data")])
     return Subject(location.id, location.organization_id, location.sector)
 
-
-_UNIT_SECTOR = {"ambulance": "ambulance", "hap-visit-car": "hap", "district-nurse": "vvt"}
 
 
 async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from core.topics import lsiv_topic
-from stack import demo, lifecycle
+from stack import demo_feed, lifecycle
 from stack.config import StackConfig
 from stack.lifecycle import platform_settings
 
@@ -72,10 +72,10 @@ def cmd_run(config: StackConfig) -> None:
     stop = threading.Event()
     try:
         lifecycle.up(config)
-        feeder = threading.Thread(target=demo.feed, args=(config.api_url, stop), daemon=True)
+        feeder = threading.Thread(target=demo_feed.feed, args=(config.api_url, stop), daemon=True)
         feeder.start()
         ambulances = threading.Thread(
-            target=demo.feed_ambulances, daemon=True,
+            target=demo_feed.feed_ambulances, daemon=True,
             args=(config.kafka_bootstrap_servers, lsiv_topic(platform_settings(config)), stop))
         ambulances.start()
         _say(
