@@ -9,38 +9,21 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from core.messages import NotReportedReason, Observation, Position, RawMessage
+
+# Issues and their builders are declared in core; adapters import them from here.
+from core.refusals import Invalid as Invalid
+from core.refusals import Issue as Issue
+from core.refusals import IssueType as IssueType
+from core.refusals import error as error
+from core.refusals import warning as warning
 from definitions import Definition, load_catalogue
 from definitions.validation import Value, value_problem
 
 # Figures stamped further ahead than this are refused: clocks drift, but not by minutes.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
-IssueType = Literal[
-    "invalid", "structure", "required", "value", "not-found", "not-supported", "business-rule"
-]
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One finding about a payload: where (`expression`), which rule, and how bad."""
-
-    severity: Literal["error", "warning"]
-    code: IssueType
-    expression: str
-    diagnostics: str
-
-
-class AdapterError(Exception):
+class AdapterError(Invalid):
     """The payload cannot be mapped; `issues` says where and by which rule, for the provider."""
-
-    def __init__(self, issues: list[Issue]) -> None:
-        super().__init__("; ".join(f"{i.expression}: {i.diagnostics}" for i in issues))
-        self.issues = issues
-
-    @property
-    def reason(self) -> str:
-        """A short, bounded reason for metrics: the issue type of the first error."""
-        return self.issues[0].code if self.issues else "invalid"
 
 
 Payload = dict[str, Any] | str  # a JSON object, or text (CSV)
@@ -101,16 +84,6 @@ class Adapter(Protocol):
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Map the payload, or raise AdapterError naming element and rule."""
         ...
-
-
-def error(code: IssueType, expression: str, diagnostics: str) -> Issue:
-    """An issue that rejects the payload."""
-    return Issue("error", code, expression, diagnostics)
-
-
-def warning(code: IssueType, expression: str, diagnostics: str) -> Issue:
-    """An issue that is reported back but does not reject the payload."""
-    return Issue("warning", code, expression, diagnostics)
 
 
 def check_value(definition: Definition, value: Value, expression: str,

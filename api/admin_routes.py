@@ -1,16 +1,25 @@
-"""The connected-provider overview for administrators: deliveries, freshness, rejections."""
+"""For the platform's administrators: the connected providers, the API clients, the audit trail."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import ADMIN, Access, AuditDep, add_route
 from api.availability_routes import SectorFilter, check_sector
+from api.clients import client_json, register_client
 from api.deps import ConnDep
+from api.fhir_body import json_body, json_request_body
+from core.refusals import NotFound
 from definitions import load_catalogue
+from storage import audit as audit_store
+from storage.audit import AuditFilter, StoredRecord
+from storage.clients import list_clients, revoke_client
 from storage.providers import (
     ProviderDelivery,
     RejectionCount,
@@ -18,7 +27,6 @@ from storage.providers import (
     rejection_counts,
 )
 
-router = APIRouter(prefix="/v1/admin", tags=["Administration"])
 REJECTION_WINDOW = timedelta(hours=24)
 
 
@@ -67,7 +75,6 @@ def rejections_by_provider(
     return result
 
 
-@router.get("/providers", response_model=ProvidersResponse)
 async def providers(conn: ConnDep, sector: SectorFilter = None) -> ProvidersResponse:
     """Per organisation and sector: how many locations, when it last delivered, how many items
     it reports, the share of its latest figures that are fresh (not reported counts as a
@@ -79,3 +86,102 @@ async def providers(conn: ConnDep, sector: SectorFilter = None) -> ProvidersResp
     rejected = rejections_by_provider(await rejection_counts(conn, since=now - REJECTION_WINDOW))
     return ProvidersResponse(generated_at=now, providers=[
         _overview(row, rejected.get((row.organization_id, row.sector), {})) for row in rows])
+
+
+class ClientIn(BaseModel):
+    """A client to register: the organisation it acts for, its role, a ZCV's regions."""
+
+    model_config = ConfigDict(extra="forbid")
+    organization: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-\.]+$",
+                              description="provider: a registered Organization id; zcv / admin: "
+                                          "the centre's or operator's organisation")
+    role: Literal["provider", "zcv", "admin"]
+    regions: list[str] = Field(default_factory=list, max_length=10,
+                               description="zcv: the ROAZ regions it coordinates")
+    national: bool = Field(False, description="zcv: may read every region")
+
+
+async def add_client(request: Request, conn: ConnDep, audit: AuditDep) -> JSONResponse:
+    """Register a client. The answer holds `client_secret`, shown this once: only its argon2id
+    hash is kept."""
+    wanted = await json_body(request, ClientIn)
+    made = await register_client(conn, organization=wanted.organization, role=wanted.role,
+                                 regions=wanted.regions, national=wanted.national)
+    audit.target = f"client {made.client.client_id}"
+    return JSONResponse({**client_json(made.client), "client_secret": made.secret},
+                        status_code=201, headers={"Cache-Control": "no-store"})
+
+
+async def clients(conn: ConnDep, organization: Annotated[str | None, Query(
+        description="only this organisation's clients")] = None) -> list[dict[str, Any]]:
+    """Every client (never a secret): organisation, role, regions, created, revoked."""
+    return [client_json(c) for c in await list_clients(conn, organization=organization)]
+
+
+async def revoke(client_id: Annotated[str, Path(max_length=64)], conn: ConnDep,
+                 audit: AuditDep) -> dict[str, Any]:
+    """Revoke a client: its tokens are refused from its next request on."""
+    audit.target = f"client {client_id}"
+    revoked = await revoke_client(conn, client_id=client_id)
+    if revoked is None:
+        raise NotFound(f"no client {client_id}", "client_id")
+    return client_json(revoked)
+
+
+class AuditEntry(BaseModel):
+    """One act in the trail, with its place in the hash chain."""
+
+    seq: int
+    at: datetime
+    request_id: str
+    client_id: str | None
+    organization: str | None
+    role: str | None
+    action: str
+    target: str
+    outcome: str
+    status: int
+    reason: str | None
+    hash: str = Field(description="hex SHA-256 chaining this record to the one before")
+
+
+def _entry(stored: StoredRecord) -> AuditEntry:
+    return AuditEntry(seq=stored.seq, **vars(stored.record), hash=stored.hash.hex())
+
+
+async def audit_trail(
+    conn: ConnDep,
+    client_id: Annotated[str | None, Query(max_length=100)] = None,
+    organization: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=100,
+                                        description="e.g. `read availability`")] = None,
+    outcome: Annotated[Literal["accepted", "refused", "failed"] | None, Query()] = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    before: Annotated[int | None, Query(ge=1, description="only records before this seq: "
+                                                          "the next page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEntry]:
+    """The audit trail, newest first: who (client, organisation, role) did what (action,
+    target), how it ended and why, when, with the request id. Page with `before`."""
+    where = AuditFilter(client_id=client_id, organization=organization, action=action,
+                        outcome=outcome, start=start, end=end, before_seq=before)
+    return [_entry(s) for s in await audit_store.query(conn, where=where, limit=limit)]
+
+
+def router() -> APIRouter:
+    """The administrators' endpoints."""
+    built = APIRouter(prefix="/v1/admin", tags=["Administration"])
+    add_route(built, "/providers", providers, methods=["GET"], response_model=ProvidersResponse,
+              rule=Access(ADMIN, "read provider overview", "admin"))
+    add_route(built, "/clients", add_client, methods=["POST"], status_code=201,
+              rule=Access(ADMIN, "create client", "admin"), summary="Register an API client",
+              openapi_extra=json_request_body(ClientIn))
+    add_route(built, "/clients", clients, methods=["GET"], rule=Access(ADMIN, "list clients",
+                                                                       "admin"),
+              summary="Every API client")
+    add_route(built, "/clients/{client_id}", revoke, methods=["DELETE"],
+              rule=Access(ADMIN, "revoke client", "admin"), summary="Revoke an API client")
+    add_route(built, "/audit", audit_trail, methods=["GET"], response_model=list[AuditEntry],
+              rule=Access(ADMIN, "read audit trail", "admin"), summary="The audit trail")
+    return built

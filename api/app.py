@@ -1,80 +1,79 @@
-"""The FastAPI application: routers, error handling, metrics, and the lifespan of its clients."""
+"""The FastAPI application: its routes (each with its access rule), refusals, audit, lifespan.
+
+Everything is built in `create_app`: no router is filled at import time, so two apps in one
+process (tests, the bench) never share routes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from psycopg_pool import AsyncConnectionPool
 
-from adapters import AdapterError
-from adapters.base import error
 from api import (
     admin_routes,
     availability_routes,
     busyness_routes,
     definitions_routes,
+    errors,
     fhir_facility_routes,
     health_routes,
     history_routes,
     ingest_routes,
+    oauth_routes,
     osmand_routes,
     registry_routes,
     units_routes,
 )
-from api.outcome import outcome_response
-from api.producer import DeliveryFailed, RawProducer
-from core.metrics import MESSAGES_REJECTED
+from api.access import Authenticator, Public, add_route
+from api.audit import AuditMiddleware, AuditTrail
+from api.keys import KeyRing
+from api.producer import RawProducer
+from api.tokens import TokenVerifier
+from core.ratelimit import RateLimiter
 from core.settings import Settings
 
 log = structlog.get_logger()
+ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
+           availability_routes, busyness_routes, units_routes, history_routes, admin_routes,
+           definitions_routes, health_routes)
 
 
-def _status_for(exc: AdapterError, method: str) -> int:
-    # 404: a read of what does not exist; 400: not a valid FHIR resource at all;
-    # 422: valid FHIR that breaks a platform rule (unknown reference, value out of range).
-    codes = {i.code for i in exc.issues}
-    if method == "GET" and "not-found" in codes:
-        return 404
-    return 400 if codes & {"structure", "invalid"} else 422
+async def openapi_document(request: Request) -> JSONResponse:
+    """The OpenAPI document of this API."""
+    return JSONResponse(request.app.openapi())
 
 
-async def on_adapter_error(request: Request, exc: Exception) -> JSONResponse:
-    """Refused input: OperationOutcome naming element and rule, counted by reason."""
-    assert isinstance(exc, AdapterError)
-    MESSAGES_REJECTED.labels(stage="api", reason=exc.reason).inc()
-    log.info("message_rejected", path=request.url.path, reason=exc.reason, detail=str(exc))
-    return outcome_response(_status_for(exc, request.method), exc.issues)
+async def docs_page() -> HTMLResponse:
+    """Swagger UI; its Authorize button gets a token with client credentials."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Zorgcapaciteit API",
+                               oauth2_redirect_url="/docs/oauth2-redirect")
 
 
-async def on_delivery_failed(request: Request, exc: Exception) -> JSONResponse:
-    """The broker did not take the message: nothing was accepted, the provider may retry."""
-    MESSAGES_REJECTED.labels(stage="api", reason="broker-unavailable").inc()
-    log.error("delivery_failed", path=request.url.path, error=str(exc))
-    response = outcome_response(503, [error("business-rule", "", "not accepted: the message "
-                                            "could not be queued; retry later")])
-    response.headers["Retry-After"] = "5"
-    return response
+async def docs_redirect() -> HTMLResponse:
+    """Swagger UI's OAuth redirect page."""
+    return get_swagger_ui_oauth2_redirect_html()
 
 
-async def on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
-    """Path or query errors: an OperationOutcome on FHIR endpoints, FastAPI's JSON elsewhere."""
-    assert isinstance(exc, RequestValidationError)
-    if not request.url.path.startswith("/fhir/"):
-        return JSONResponse({"detail": exc.errors()}, status_code=422)
-    issues = [error("invalid", ".".join(str(p) for p in e["loc"]), str(e["msg"]))
-              for e in exc.errors()]
-    return await on_adapter_error(request, AdapterError(issues))
+def _documents() -> APIRouter:
+    built = APIRouter()
+    for path, endpoint in (("/openapi.json", openapi_document), ("/docs", docs_page),
+                           ("/docs/oauth2-redirect", docs_redirect)):
+        add_route(built, path, endpoint, methods=["GET"], include_in_schema=False,
+                  rule=Public("read documents"))
+    return built
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The API, with its database pool and Kafka producer opened for its lifetime."""
+    """The API, with its database pool, Kafka producer, keys and audit trail for its lifetime."""
+    trail = AuditTrail(settings.audit_flush_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,39 +81,28 @@ def create_app(settings: Settings) -> FastAPI:
             settings.database_url, open=False, min_size=1, max_size=10,
         )
         await pool.open()
-        app.state.pool, app.state.settings = pool, settings
+        keys = KeyRing(settings.auth_keys_dir,
+                       timedelta(seconds=settings.auth_key_publish_lead_seconds))
+        app.state.pool, app.state.settings, app.state.keys = pool, settings, keys
+        app.state.auth = Authenticator(TokenVerifier(settings, keys), settings, RateLimiter())
         app.state.producer = RawProducer(settings.kafka_bootstrap_servers)
+        trail.start(pool)
         log.info("api_started", host=settings.api_host, port=settings.api_port)
         try:
             yield
         finally:
+            await trail.close()
             app.state.producer.close()
             await pool.close()
 
     app = FastAPI(
         title="Zorgcapaciteit",
         summary="Live capacity of Dutch acute care: who has time and a place right now.",
-        version="0.1.0",
-        lifespan=lifespan,
+        version="0.2.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
     )
-    app.add_exception_handler(AdapterError, on_adapter_error)
-    app.add_exception_handler(DeliveryFailed, on_delivery_failed)
-    app.add_exception_handler(RequestValidationError, on_request_invalid)
-    app.include_router(fhir_facility_routes.router)
-    app.include_router(ingest_routes.router)
-    app.include_router(osmand_routes.router)
-    app.include_router(registry_routes.router)
-    app.include_router(availability_routes.router)
-    app.include_router(busyness_routes.router)
-    app.include_router(units_routes.router)
-    app.include_router(history_routes.router)
-    app.include_router(admin_routes.router)
-    app.include_router(definitions_routes.router)
-    app.include_router(health_routes.router)
-    app.add_api_route("/metrics", metrics, include_in_schema=False)
+    errors.install(app)
+    app.add_middleware(AuditMiddleware, trail=trail)
+    for module in ROUTERS:
+        app.include_router(module.router())
+    app.include_router(_documents())
     return app
-
-
-async def metrics() -> Response:
-    """Prometheus exposition of this process's metrics."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -11,16 +11,19 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
+from api.ownership import read_scope
+from core.identity import Principal
+from core.refusals import Invalid
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
 from storage.availability import LatestFigure, item_matches, live_availability
 from storage.geo import Point, parse_point
 
-router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
 FigureValue = int | float | bool | str | None
 
 
@@ -128,7 +131,7 @@ def check_region(region: str | None) -> None:
     """422 for a region code that is not one of the ten ROAZ regions."""
     if region is not None and region not in load_catalogue().regions:
         known = ", ".join(sorted(load_catalogue().regions))
-        raise HTTPException(422, f"unknown ROAZ region {region!r}; one of {known}")
+        raise Invalid(f"unknown ROAZ region {region!r}; one of {known}", "region")
 
 
 def regions_in_scope(region: str | None, neighbours: bool) -> list[str] | None:
@@ -136,7 +139,7 @@ def regions_in_scope(region: str | None, neighbours: bool) -> list[str] | None:
     check_region(region)
     if region is None:
         if neighbours:
-            raise HTTPException(422, "neighbours=true needs a region")
+            raise Invalid("neighbours=true needs a region", "neighbours")
         return None
     if not neighbours:
         return [region]
@@ -146,14 +149,14 @@ def regions_in_scope(region: str | None, neighbours: bool) -> list[str] | None:
 def check_sector(sector: str | None) -> None:
     """422 for a sector code that is not one of the six."""
     if sector is not None and sector not in SECTORS:
-        raise HTTPException(422, f"unknown sector {sector!r}; one of {', '.join(SECTORS)}")
+        raise Invalid(f"unknown sector {sector!r}; one of {', '.join(SECTORS)}", "sector")
 
 
 def point_of(near: str | None, radius_km: float | None) -> Point | None:
     """The parsed `near` point; 422 when malformed or when a radius comes without it."""
     if near is None:
         if radius_km is not None:
-            raise HTTPException(422, "radius_km needs near=latitude,longitude")
+            raise Invalid("radius_km needs near=latitude,longitude", "radius_km")
         return None
     return required_point(near)
 
@@ -163,14 +166,14 @@ def required_point(near: str) -> Point:
     try:
         return parse_point(near)
     except ValueError as exc:
-        raise HTTPException(422, f"near: {exc}") from None
+        raise Invalid(f"near: {exc}", "near") from None
 
 
 def check_item(item: str | None, codes: list[str]) -> None:
     """422 when `item` is neither a definition code nor a prefix of one among `codes`."""
     if item is not None and not any(item_matches(code, item) for code in codes):
-        raise HTTPException(422, f"no {', '.join(sorted({c.split('.')[0] for c in codes}))} "
-                                 f"item is or starts with {item!r}; see GET /v1/definitions")
+        raise Invalid(f"no {', '.join(sorted({c.split('.')[0] for c in codes}))} item is or "
+                      f"starts with {item!r}; see GET /v1/definitions", "item")
 
 
 Region = Annotated[str | None, Query(description="ROAZ region code, e.g. `west`; omit for "
@@ -218,30 +221,43 @@ def category_codes(category: str) -> list[str]:
     return sorted(d.code for d in load_catalogue().current_all() if d.category == category)
 
 
-async def live(conn: ConnDep, filters: LiveFilters, category: str) -> AvailabilityResponse:
-    """The latest figures of one category's items, filtered."""
+async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
+               category: str) -> AvailabilityResponse:
+    """The latest figures of one category's items, filtered, within what the caller may read."""
     codes = category_codes(category)
     check_item(filters.item, codes)
+    scope = read_scope(principal, filters.regions)
     now = datetime.now(UTC)
     rows = await live_availability(
-        conn, regions=filters.regions, sector=filters.sector, definitions=codes,
-        item=filters.item, near=filters.near, radius_km=filters.radius_km)
+        conn, regions=scope.regions, organization=scope.organization, sector=filters.sector,
+        definitions=codes, item=filters.item, near=filters.near, radius_km=filters.radius_km)
     return AvailabilityResponse(region=filters.region, regions=filters.regions,
                                 generated_at=now, locations=_locations(rows, now))
 
 
-@router.get("/availability", response_model=AvailabilityResponse)
-async def availability(conn: ConnDep, filters: LiveFiltersDep) -> AvailabilityResponse:
+async def availability(conn: ConnDep, principal: PrincipalDep,
+                       filters: LiveFiltersDep) -> AvailabilityResponse:
     """Available capacity per location and item: the latest value, when it was observed, its
     age, whether it is stale, and the definition version; 'not reported' is distinct from 0.
 
     Narrow it by ROAZ region (with its neighbours), sector, item or item prefix, and a radius
     around a point (then nearest first, each location with its `distance_km`)."""
-    return await live(conn, filters, "available_capacity")
+    return await live(conn, principal, filters, "available_capacity")
 
 
-@router.get("/busyness", response_model=AvailabilityResponse)
-async def busyness(conn: ConnDep, filters: LiveFiltersDep) -> AvailabilityResponse:
+async def busyness(conn: ConnDep, principal: PrincipalDep,
+                   filters: LiveFiltersDep) -> AvailabilityResponse:
     """Busyness per location: SEH NEDOCS, HAP uitloop, VVT level, ambulance deployment; the
     same filters as /v1/availability. Per region: /v1/busyness/regions."""
-    return await live(conn, filters, "busyness")
+    return await live(conn, principal, filters, "busyness")
+
+
+def router() -> APIRouter:
+    """The live per-location queries."""
+    built = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
+    add_route(built, "/availability", availability, methods=["GET"],
+              response_model=AvailabilityResponse,
+              rule=Access(CAPACITY_READERS, "read availability", "read"))
+    add_route(built, "/busyness", busyness, methods=["GET"], response_model=AvailabilityResponse,
+              rule=Access(CAPACITY_READERS, "read busyness", "read"))
+    return built

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from api.access import ZCV, Access, PrincipalDep, add_route
 from api.availability_routes import (
     FigureValue,
     Neighbours,
@@ -17,10 +18,9 @@ from api.availability_routes import (
     number_as,
 )
 from api.deps import ConnDep
+from api.ownership import read_scope
 from definitions import load_catalogue
 from storage.busyness import RegionFigure, Rollup, region_figures, roll_up_all
-
-router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
 
 
 class RegionItem(BaseModel):
@@ -79,14 +79,14 @@ def _item(figure: RegionFigure) -> RegionItem:
     )
 
 
-@router.get("/busyness/regions", response_model=RegionsBusynessResponse)
-async def busyness_by_region(conn: ConnDep, region: Region = None,
+async def busyness_by_region(conn: ConnDep, principal: PrincipalDep, region: Region = None,
                              neighbours: Neighbours = False,
                              sector: SectorFilter = None) -> RegionsBusynessResponse:
     """Per ROAZ region (one, with its neighbours, or all ten) every busyness item combined by
     its roll-up rule across the region's locations, with how many locations reported, did not
     know, or are stale, the spread (min / max, or counts per code), and the oldest figure."""
     filters = live_filters(region=region, neighbours=neighbours, sector=sector)
+    read_scope(principal, filters.regions)
     now = datetime.now(UTC)
     catalogue = load_catalogue()
 
@@ -102,3 +102,12 @@ async def busyness_by_region(conn: ConnDep, region: Region = None,
                        items=[_item(f) for f in figures if f.roaz_region == code])
         for code in filters.regions or sorted(catalogue.regions)
     ])
+
+
+def router() -> APIRouter:
+    """Busyness per region: for ZCVs only, as region roll-ups span other providers."""
+    built = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
+    add_route(built, "/busyness/regions", busyness_by_region, methods=["GET"],
+              response_model=RegionsBusynessResponse,
+              rule=Access(ZCV, "read region busyness", "read"))
+    return built

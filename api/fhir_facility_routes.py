@@ -18,8 +18,12 @@ from fastapi.responses import JSONResponse
 from adapters import AdapterError
 from adapters.base import error
 from adapters.facility import healthcare_service_record, location_record, organization_record
+from api.access import Access, AuditDep, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.fhir_body import FHIR_JSON, fhir_body, fhir_request_body
+from api.ownership import check_may_read_registration, check_may_register
+from core.identity import Principal, Role
+from core.refusals import NotFound
 from storage.facilities import (
     FacilityVersion,
     facility_history,
@@ -30,7 +34,6 @@ from storage.facilities import (
     upsert_organization,
 )
 
-router = APIRouter(prefix="/fhir", tags=["FHIR R4 facility information (provider systems)"])
 log = structlog.get_logger()
 FhirId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description="FHIR logical id")]
 Conn = psycopg.AsyncConnection[Any]
@@ -44,18 +47,21 @@ class FacilityKind:
     parse: Callable[[dict[str, Any], str], Any]
     store: Callable[[Conn, Any], Awaitable[bool]]
     references: Callable[[Any], list[tuple[str, str, str]]]  # (type, id, element)
+    writers: tuple[Role, ...]  # who may register one (providers only their own)
 
 
 KINDS = {
-    "Organization": FacilityKind(organization_record, upsert_organization, lambda r: []),
+    "Organization": FacilityKind(organization_record, upsert_organization, lambda r: [],
+                                 ("admin", "provider")),
     "Location": FacilityKind(location_record, upsert_location, lambda r: [
-        ("Organization", r.organization_id, "Location.managingOrganization")]),
+        ("Organization", r.organization_id, "Location.managingOrganization")], ("provider",)),
     "HealthcareService": FacilityKind(healthcare_service_record, upsert_healthcare_service,
                                       lambda r: [("Organization", r.organization_id,
                                                   "HealthcareService.providedBy")] + [
         ("Location", loc, f"HealthcareService.location[{i}]")
-        for i, loc in enumerate(r.location_ids)]),
+        for i, loc in enumerate(r.location_ids)], ("provider",)),
 }
+READERS: tuple[Role, ...] = ("provider", "zcv", "admin")
 
 
 async def _check_references(conn: Conn, references: list[tuple[str, str, str]]) -> None:
@@ -77,18 +83,23 @@ def _with_meta(version: FacilityVersion) -> dict[str, Any]:
     return {**version.resource, "meta": meta}
 
 
-def _not_found(kind: str, resource_id: str) -> AdapterError:
-    return AdapterError([error("not-found", kind, f"{kind}/{resource_id} is not registered")])
+def _not_found(kind: str, resource_id: str) -> NotFound:
+    return NotFound(f"{kind}/{resource_id} is not registered", kind)
 
 
-async def put_facility(kind: str, resource_id: str, request: Request, conn: Conn) -> JSONResponse:
-    """Validate, check references, store with a new version; 201 when new, else 200."""
+async def put_facility(kind: str, resource_id: str, request: Request, conn: Conn,
+                       principal: Principal) -> JSONResponse:
+    """Validate, check ownership and references, store with a new version; 201 when new,
+    else 200."""
     payload = await fhir_body(request, kind)
     if payload.get("id", resource_id) != resource_id:
         raise AdapterError([error("invalid", f"{kind}.id",
                                   f"id in the body ({payload['id']!r}) differs from the URL")])
     spec = KINDS[kind]
     record = spec.parse(payload, resource_id)
+    await check_may_register(conn, principal, kind, resource_id,
+                             getattr(record, "organization_id", resource_id),
+                             getattr(record, "location_ids", ()))
     await _check_references(conn, spec.references(record))
     created = await spec.store(conn, record)
     log.info("facility_registered", kind=kind, id=resource_id, created=created,
@@ -120,25 +131,35 @@ async def history(kind: str, resource_id: str, conn: Conn) -> JSONResponse:
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
-def _register(kind: str) -> None:
-    async def put(resource_id: FhirId, request: Request, conn: ConnDep) -> JSONResponse:
-        return await put_facility(kind, resource_id, request, conn)
+def _register(router: APIRouter, kind: str) -> None:
+    async def put(resource_id: FhirId, request: Request, conn: ConnDep,
+                  principal: PrincipalDep, audit: AuditDep) -> JSONResponse:
+        audit.target = f"{kind}/{resource_id}"
+        return await put_facility(kind, resource_id, request, conn, principal)
 
-    async def get(resource_id: FhirId, conn: ConnDep) -> JSONResponse:
+    async def get(resource_id: FhirId, conn: ConnDep, principal: PrincipalDep) -> JSONResponse:
+        await check_may_read_registration(conn, principal, kind, resource_id)
         return await read_facility(kind, resource_id, conn)
 
-    async def get_history(resource_id: FhirId, conn: ConnDep) -> JSONResponse:
+    async def get_history(resource_id: FhirId, conn: ConnDep,
+                          principal: PrincipalDep) -> JSONResponse:
+        await check_may_read_registration(conn, principal, kind, resource_id)
         return await history(kind, resource_id, conn)
 
-    router.add_api_route(f"/{kind}/{{resource_id}}", put, methods=["PUT"],
-                         summary=f"Register or update a {kind}",
-                         openapi_extra=fhir_request_body(kind), name=f"put_{kind}")
-    router.add_api_route(f"/{kind}/{{resource_id}}", get, methods=["GET"],
-                         summary=f"Read the current {kind}", name=f"read_{kind}")
-    router.add_api_route(f"/{kind}/{{resource_id}}/_history", get_history, methods=["GET"],
-                         summary=f"Every version of a {kind} with its validity period",
-                         name=f"history_{kind}")
+    path = f"/{kind}/{{resource_id}}"
+    add_route(router, path, put, methods=["PUT"], summary=f"Register or update a {kind}",
+              openapi_extra=fhir_request_body(kind), name=f"put_{kind}",
+              rule=Access(KINDS[kind].writers, f"register {kind}", "write"))
+    add_route(router, path, get, methods=["GET"], summary=f"Read the current {kind}",
+              name=f"read_{kind}", rule=Access(READERS, f"read {kind}", "read"))
+    add_route(router, f"{path}/_history", get_history, methods=["GET"],
+              summary=f"Every version of a {kind} with its validity period",
+              name=f"history_{kind}", rule=Access(READERS, f"read {kind} history", "read"))
 
 
-for _kind in KINDS:
-    _register(_kind)
+def router() -> APIRouter:
+    """PUT, GET and _history for each facility resource type."""
+    built = APIRouter(prefix="/fhir", tags=["FHIR R4 facility information (provider systems)"])
+    for kind in KINDS:
+        _register(built, kind)
+    return built

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.access import Public, add_route
 from api.deps import PoolDep, ProducerDep
-
-router = APIRouter(tags=["Operations"])
 
 
 async def _database_ok(pool: PoolDep) -> bool:
@@ -21,7 +21,6 @@ async def _database_ok(pool: PoolDep) -> bool:
     return True
 
 
-@router.get("/healthz", summary="200 when broker and database answer, else 503")
 async def healthz(pool: PoolDep, producer: ProducerDep) -> JSONResponse:
     """Checks the database with a query and the broker with a metadata request."""
     database, broker = await asyncio.gather(
@@ -31,3 +30,18 @@ async def healthz(pool: PoolDep, producer: ProducerDep) -> JSONResponse:
     healthy = database and broker
     return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
                         status_code=200 if healthy else 503)
+
+
+async def metrics() -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def router() -> APIRouter:
+    """Health and metrics, open to the operators' probes and Prometheus."""
+    built = APIRouter(tags=["Operations"])
+    add_route(built, "/healthz", healthz, methods=["GET"], rule=Public("health"),
+              summary="200 when broker and database answer, else 503")
+    add_route(built, "/metrics", metrics, methods=["GET"], rule=Public("metrics"),
+              include_in_schema=False)
+    return built

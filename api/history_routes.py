@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.availability_routes import FigureValue, Neighbours, number_as, regions_in_scope
 from api.deps import ConnDep
+from api.ownership import read_scope
+from core.access import check_owner
+from core.identity import Principal
+from core.refusals import Forbidden, Invalid
 from definitions import Definition, load_catalogue
 from storage.facilities import get_location
 from storage.history import HistoryPoint, Resolution, Scope, history, range_problem
-
-router = APIRouter(prefix="/v1", tags=["History (management information)"])
 
 
 class Point(BaseModel):
@@ -50,17 +53,29 @@ def _point(point: HistoryPoint, definition: Definition, raw: bool) -> Point:
 def _definition(code: str) -> Definition:
     definition = load_catalogue().get(code)
     if definition is None:
-        raise HTTPException(422, f"unknown definition {code!r}; see GET /v1/definitions")
+        raise Invalid(f"unknown definition {code!r}; see GET /v1/definitions", "definition")
     return definition
 
 
-async def _scope(conn: ConnDep, location: str | None, region: str | None,
-                 neighbours: bool) -> Scope:
+async def _scope(conn: ConnDep, principal: Principal, location: str | None,
+                 region: str | None, neighbours: bool) -> Scope:
+    """What the history covers, within what the caller may read."""
     if location is not None and region is not None:
-        raise HTTPException(422, "give location or region, not both")
-    if location is not None and await get_location(conn, location) is None:
-        raise HTTPException(422, f"Location/{location} is not registered")
-    return Scope(location_id=location, regions=regions_in_scope(region, neighbours))
+        raise Invalid("give location or region, not both", "location")
+    if location is None:
+        regions = regions_in_scope(region, neighbours)
+        if read_scope(principal, regions).organization is not None:
+            raise Forbidden("a provider reads the history of its own locations: give "
+                            "location=<id>", "location")
+        return Scope(location_id=None, regions=regions)
+    found = await get_location(conn, location)
+    if found is None:
+        raise Invalid(f"Location/{location} is not registered", "location")
+    if principal.role == "provider":
+        check_owner(principal, found.organization_id, f"Location/{location}", "location")
+    else:
+        read_scope(principal, [found.roaz_region])
+    return Scope(location_id=location, regions=None)
 
 
 def _range(start: datetime | None, end: datetime | None,
@@ -68,16 +83,16 @@ def _range(start: datetime | None, end: datetime | None,
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=1)
     if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(422, "'from' and 'to' need a timezone, e.g. 2026-11-22T13:00:00Z")
+        raise Invalid("'from' and 'to' need a timezone, e.g. 2026-11-22T13:00:00Z", "from")
     problem = range_problem(start, end, resolution)
     if problem:
-        raise HTTPException(422, problem)
+        raise Invalid(problem, "from")
     return start, end
 
 
-@router.get("/history", response_model=HistoryResponse, response_model_by_alias=True)
 async def item_history(
     conn: ConnDep,
+    principal: PrincipalDep,
     definition: Annotated[str, Query(description="definition code, e.g. "
                                                  "`hospital.beds.ic.available`")],
     location: Annotated[str | None, Query(description="one location id")] = None,
@@ -99,7 +114,7 @@ async def item_history(
     (cumulative items); across locations the sum (sum, cumulative) or the value observed last
     (latest). Not reported stays null, never 0."""
     item = _definition(definition)
-    scope = await _scope(conn, location, region, neighbours)
+    scope = await _scope(conn, principal, location, region, neighbours)
     start, end = _range(start, end, resolution)
     points = await history(conn, definition=definition, rollup=item.rollup, scope=scope,
                            start=start, end=end, resolution=resolution)
@@ -108,3 +123,12 @@ async def item_history(
         regions=None if scope.regions is None else list(scope.regions),
         **{"from": start, "to": end},
         points=[_point(p, item, resolution == "raw") for p in points])
+
+
+def router() -> APIRouter:
+    """History for ZCVs (their regions) and providers (their own locations)."""
+    built = APIRouter(prefix="/v1", tags=["History (management information)"])
+    add_route(built, "/history", item_history, methods=["GET"], response_model=HistoryResponse,
+              response_model_by_alias=True,
+              rule=Access(CAPACITY_READERS, "read history", "read"))
+    return built

@@ -18,8 +18,11 @@ from fastapi.responses import JSONResponse
 
 from adapters import Adapter, AdapterError, AdapterResult
 from adapters.base import Payload, error, meta_of
+from api.audit import AuditContext
 from api.outcome import information, outcome_response
+from api.ownership import check_may_report_on
 from api.producer import RawProducer
+from core.identity import Principal
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.settings import Settings
@@ -123,11 +126,17 @@ async def _record_rejection(conn: Conn, adapter: Adapter, subject: Subject,
 
 async def accept(
     payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
-    settings: Settings,
+    settings: Settings, principal: Principal, audit: AuditContext,
 ) -> JSONResponse:
-    """Validate `payload` with `adapter` and produce it; 202 with warnings, or AdapterError."""
+    """Validate `payload` with `adapter` and produce it; 202 with warnings, or a refusal.
+
+    The message's subject must be the caller's own (its organisation's location or unit, or
+    the unit of its device key): otherwise it is refused whole, before anything is read."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
     subject = await _subject(conn, adapter, adapter.location_of(payload))
+    kind = "MobileUnit" if adapter.subject == "mobile-unit" else "Location"
+    audit.target = f"{kind}/{subject.id}"
+    check_may_report_on(principal, subject.id, subject.provider, f"{kind}/{subject.id}")
     try:
         raw, result = await _validated(payload, adapter, conn, subject)
     except AdapterError as exc:

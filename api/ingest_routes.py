@@ -7,11 +7,10 @@ from fastapi.responses import JSONResponse
 
 from adapters import Adapter, AdapterError, registry
 from adapters.base import Payload, error
+from api.access import PROVIDER, Access, AuditDep, PrincipalDep, add_route
 from api.deps import ConnDep, ProducerDep, SettingsDep
 from api.fhir_body import fhir_body
 from api.ingest import accept
-
-router = APIRouter(tags=["Push capacity (provider systems)"])
 
 
 async def read_payload(request: Request, adapter: Adapter) -> Payload:
@@ -30,21 +29,28 @@ def _openapi_body(adapter: Adapter) -> dict[str, object]:
                             "content": {adapter.media_type: {"schema": schema}}}}
 
 
-def _register(adapter: Adapter) -> None:
+def _register(router: APIRouter, adapter: Adapter) -> None:
     async def push(request: Request, conn: ConnDep, producer: ProducerDep,
-                   settings: SettingsDep) -> JSONResponse:
+                   settings: SettingsDep, principal: PrincipalDep,
+                   audit: AuditDep) -> JSONResponse:
         payload = await read_payload(request, adapter)
-        return await accept(payload, adapter, conn=conn, producer=producer, settings=settings)
+        return await accept(payload, adapter, conn=conn, producer=producer, settings=settings,
+                            principal=principal, audit=audit)
 
     assert adapter.path is not None
     push.__doc__ = (f"{adapter.summary}. Source format `{adapter.source_format}`, sector "
                     f"{adapter.sector}. Answers 202 once the message is safely on the broker; "
                     "400/422 with an OperationOutcome naming the element and the rule.")
-    router.add_api_route(adapter.path, push, methods=["POST"], status_code=202,
-                         summary=adapter.summary, openapi_extra=_openapi_body(adapter),
-                         name=f"push {adapter.source_format}")
+    add_route(router, adapter.path, push, methods=["POST"], status_code=202,
+              summary=adapter.summary, openapi_extra=_openapi_body(adapter),
+              name=f"push {adapter.source_format}",
+              rule=Access(PROVIDER, f"push {adapter.source_format}", "write"))
 
 
-for _adapter in sorted(registry().values(), key=lambda a: a.source_format):
-    if _adapter.path is not None:
-        _register(_adapter)
+def router() -> APIRouter:
+    """A push route for every declared adapter with a path; providers push their own figures."""
+    built = APIRouter(tags=["Push capacity (provider systems)"])
+    for adapter in sorted(registry().values(), key=lambda a: a.source_format):
+        if adapter.path is not None:
+            _register(built, adapter)
+    return built

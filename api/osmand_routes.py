@@ -27,13 +27,15 @@ from fastapi.responses import JSONResponse
 from adapters import AdapterError
 from adapters.base import error
 from adapters.mobile.osmand import ADAPTER
+from api.access import AuditDep, DeviceAccess, PrincipalDep, add_route
+from api.audit import AuditContext
 from api.deps import ConnDep, ProducerDep, SettingsDep
 from api.ingest import accept
 from api.outcome import outcome_response
+from core.identity import Principal
 from core.metrics import MESSAGES_REJECTED
 
 log = structlog.get_logger()
-router = APIRouter(tags=["Positions of mobile units (trackers)"])
 
 
 def _parameter(name: str, description: str) -> dict[str, Any]:
@@ -69,8 +71,9 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def _query(request: Request) -> dict[str, Any]:
-    # A repeated parameter counts once, its last value, as Traccar reads it.
-    return {"query": dict(request.query_params)}
+    # A repeated parameter counts once, its last value, as Traccar reads it. The device key
+    # is a credential, not part of the report: it never reaches the raw message.
+    return {"query": {k: v for k, v in request.query_params.items() if k != "key"}}
 
 
 async def _posted(request: Request) -> dict[str, Any]:
@@ -84,7 +87,7 @@ async def _posted(request: Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise AdapterError([error("structure", "body", "body must be a JSON object")])
         return {"body": body}
-    if request.query_params:
+    if set(request.query_params) - {"key"}:
         return _query(request)
     try:
         form = (await request.body()).decode("ascii")
@@ -97,34 +100,51 @@ async def _posted(request: Request) -> dict[str, Any]:
 def _refused(request: Request, exc: AdapterError) -> JSONResponse:
     """404 for an unknown device, 400 for everything else refused; counted like any refusal."""
     status = 404 if any(i.code == "not-found" for i in exc.issues) else 400
+    audit = getattr(request.state, "audit", None)
+    if isinstance(audit, AuditContext):
+        audit.reason = str(exc)
     MESSAGES_REJECTED.labels(stage="api", reason=exc.reason).inc()
     log.info("message_rejected", path=request.url.path, reason=exc.reason, detail=str(exc))
     return outcome_response(status, exc.issues)
 
 
 async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
-                producer: ProducerDep, settings: SettingsDep) -> JSONResponse:
+                producer: ProducerDep, settings: SettingsDep, principal: Principal,
+                audit: AuditContext) -> JSONResponse:
     try:
-        answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings)
+        answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings,
+                              principal=principal, audit=audit)
     except AdapterError as exc:
         return _refused(request, exc)
     answer.status_code = 200
     return answer
 
 
-@router.get("/osmand", summary=ADAPTER.summary, responses=ANSWERS, openapi_extra=OPENAPI_GET)
 async def osmand_get(request: Request, conn: ConnDep, producer: ProducerDep,
-                     settings: SettingsDep) -> JSONResponse:
+                     settings: SettingsDep, principal: PrincipalDep,
+                     audit: AuditDep) -> JSONResponse:
     """A position report in the query string (OsmAnd app, Traccar Client, hardware trackers)."""
-    return await _take(request, _query(request), conn, producer, settings)
+    return await _take(request, _query(request), conn, producer, settings, principal, audit)
 
 
-@router.post("/osmand", summary=ADAPTER.summary, responses=ANSWERS, openapi_extra=OPENAPI_POST)
 async def osmand_post(request: Request, conn: ConnDep, producer: ProducerDep,
-                      settings: SettingsDep) -> JSONResponse:
+                      settings: SettingsDep, principal: PrincipalDep,
+                      audit: AuditDep) -> JSONResponse:
     """A report in the query string or a form body, or Traccar Client JSON (one or a batch)."""
     try:
         payload = await _posted(request)
     except AdapterError as exc:
         return _refused(request, exc)
-    return await _take(request, payload, conn, producer, settings)
+    return await _take(request, payload, conn, producer, settings, principal, audit)
+
+
+def router() -> APIRouter:
+    """GET and POST /osmand: a tracker with its unit's device key (`?key=`), or the
+    provider's own system with a bearer token."""
+    built = APIRouter(tags=["Positions of mobile units (trackers)"])
+    rule = DeviceAccess(("provider", "device"), "push osmand", "write")
+    add_route(built, "/osmand", osmand_get, methods=["GET"], summary=ADAPTER.summary,
+              responses=ANSWERS, openapi_extra=OPENAPI_GET, rule=rule)
+    add_route(built, "/osmand", osmand_post, methods=["POST"], summary=ADAPTER.summary,
+              responses=ANSWERS, openapi_extra=OPENAPI_POST, rule=rule)
+    return built

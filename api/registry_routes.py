@@ -1,21 +1,30 @@
-"""Registering mobile units and providers' mapping tables (JSON)."""
+"""Registering mobile units (with their trackers' device keys) and providers' mapping tables."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters import adapter_for
+from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
 from api.deps import ConnDep
+from api.fhir_body import fhir_body, json_body, json_request_body
+from api.ownership import check_may_read_registration, check_may_register, read_scope
+from core.credentials import device_key_hash, new_secret
+from core.identity import Principal, Role
+from core.refusals import BusinessRule, Invalid, NotFound, error
 from definitions import load_catalogue
+from storage.clients import replace_device_key, revoke_device_keys
 from storage.facilities import get_location, get_organization
 from storage.mappings import get_mapping, put_mapping
 from storage.units import MobileUnit, get_unit, upsert_unit
 
-router = APIRouter(prefix="/v1", tags=["Registration (provider systems)"])
+MAPPING_READERS: tuple[Role, ...] = ("provider", "admin")
 UnitId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$")]
+LocationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$")]
 
 
 class MobileUnitIn(BaseModel):
@@ -23,64 +32,139 @@ class MobileUnitIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
-    organization_id: str = Field(description="registered Organization that operates the unit")
-    label: str = Field(min_length=1, description="call sign or name, e.g. 16-123")
-    roaz_region: str
-    veiligheidsregio: str | None = None
-    capabilities: list[str] = Field(default_factory=list,
+    organization_id: str = Field(max_length=64,
+                                 description="registered Organization that operates the unit")
+    label: str = Field(min_length=1, max_length=200,
+                       description="call sign or name, e.g. 16-123")
+    roaz_region: str = Field(max_length=64)
+    veiligheidsregio: str | None = Field(None, max_length=64)
+    capabilities: list[str] = Field(default_factory=list, max_length=20,
                                     description="ambulance: urgency classes it serves (A1, A2, B)")
 
 
 async def _check_unit(conn: ConnDep, unit: MobileUnitIn) -> None:
     catalogue = load_catalogue()
     if unit.roaz_region not in catalogue.regions:
-        raise HTTPException(422, f"unknown ROAZ region {unit.roaz_region!r}")
+        raise Invalid(f"unknown ROAZ region {unit.roaz_region!r}", "roaz_region")
     if unit.veiligheidsregio and unit.veiligheidsregio not in catalogue.safety_regions:
-        raise HTTPException(422, f"unknown veiligheidsregio {unit.veiligheidsregio!r}")
+        raise Invalid(f"unknown veiligheidsregio {unit.veiligheidsregio!r}", "veiligheidsregio")
     if await get_organization(conn, unit.organization_id) is None:
-        raise HTTPException(422, f"Organization/{unit.organization_id} is not registered")
+        raise BusinessRule(f"Organization/{unit.organization_id} is not registered",
+                           "organization_id")
 
 
-@router.put("/mobile-units/{unit_id}", summary="Register or update a mobile unit")
-async def put_unit(unit_id: UnitId, unit: MobileUnitIn, conn: ConnDep) -> dict[str, Any]:
-    """An ambulance, HAP visit car or district nurse whose positions will be sent."""
+async def _new_device_key(conn: ConnDep, unit_id: str) -> str:
+    key = new_secret()
+    await replace_device_key(conn, unit_id=unit_id, key_hash=device_key_hash(key))
+    return key
+
+
+async def put_unit(unit_id: UnitId, request: Request, conn: ConnDep, principal: PrincipalDep,
+                   audit: AuditDep) -> JSONResponse:
+    """An ambulance, HAP visit car or district nurse whose positions will be sent. A new unit
+    gets its tracker's `device_key` in the answer, shown this once (GET /osmand?key=...)."""
+    audit.target = f"MobileUnit/{unit_id}"
+    unit = await json_body(request, MobileUnitIn)
+    await check_may_register(conn, principal, "MobileUnit", unit_id, unit.organization_id)
     await _check_unit(conn, unit)
     created = await upsert_unit(conn, MobileUnit(id=unit_id, **unit.model_dump()))
-    return {"id": unit_id, "created": created, **unit.model_dump()}
+    answer: dict[str, Any] = {"id": unit_id, "created": created, **unit.model_dump()}
+    if created:
+        answer["device_key"] = await _new_device_key(conn, unit_id)
+    return JSONResponse(answer, status_code=201 if created else 200,
+                        headers={"Cache-Control": "no-store"})
 
 
-@router.get("/mobile-units/{unit_id}", summary="Read a mobile unit")
-async def read_unit(unit_id: UnitId, conn: ConnDep) -> MobileUnit:
-    """The registered unit."""
+async def read_unit(unit_id: UnitId, conn: ConnDep, principal: PrincipalDep) -> MobileUnit:
+    """The registered unit (providers: their own; ZCVs: in their regions)."""
+    await check_may_read_registration(conn, principal, "MobileUnit", unit_id)
     unit = await get_unit(conn, unit_id)
     if unit is None:
-        raise HTTPException(404, f"mobile unit {unit_id} is not registered")
+        raise NotFound(f"mobile unit {unit_id} is not registered", "unit_id")
+    if principal.role == "zcv":
+        read_scope(principal, [unit.roaz_region])
     return unit
 
 
-@router.put("/mappings/{location_id}/{source_format:path}",
-            summary="Register a location's mapping table for a source format")
-async def register_mapping(location_id: str, source_format: str, mapping: dict[str, Any],
-                           conn: ConnDep) -> dict[str, Any]:
+async def _own_unit(conn: ConnDep, principal: Principal, unit_id: str) -> None:
+    await check_may_read_registration(conn, principal, "MobileUnit", unit_id)
+
+
+async def renew_device_key(unit_id: UnitId, conn: ConnDep, principal: PrincipalDep,
+                           audit: AuditDep) -> JSONResponse:
+    """Issue a new device key for the unit's tracker; the old key stops working at once."""
+    audit.target = f"MobileUnit/{unit_id}"
+    await _own_unit(conn, principal, unit_id)
+    key = await _new_device_key(conn, unit_id)
+    return JSONResponse({"id": unit_id, "device_key": key}, status_code=201,
+                        headers={"Cache-Control": "no-store"})
+
+
+async def revoke_device_key(unit_id: UnitId, conn: ConnDep, principal: PrincipalDep,
+                            audit: AuditDep) -> dict[str, Any]:
+    """Revoke the unit's device key (a lost or stolen tracker): refused from its next report."""
+    audit.target = f"MobileUnit/{unit_id}"
+    await _own_unit(conn, principal, unit_id)
+    return {"id": unit_id, "revoked": await revoke_device_keys(conn, unit_id=unit_id)}
+
+
+async def _own_location(conn: ConnDep, principal: Principal, location_id: str) -> None:
+    if await get_location(conn, location_id) is None:
+        raise BusinessRule(f"Location/{location_id} is not registered", "location_id")
+    await check_may_read_registration(conn, principal, "Location", location_id)
+
+
+async def register_mapping(location_id: LocationId, source_format: str, request: Request,
+                           conn: ConnDep, principal: PrincipalDep,
+                           audit: AuditDep) -> dict[str, Any]:
     """E.g. the LPZ CSV mapping of department codes to bed categories; see the adapter."""
+    audit.target = f"Location/{location_id} {source_format}"
     adapter = adapter_for(source_format)
     if adapter is None or not adapter.needs_mapping:
-        raise HTTPException(422, f"{source_format!r} takes no mapping table")
-    if await get_location(conn, location_id) is None:
-        raise HTTPException(422, f"Location/{location_id} is not registered")
+        raise Invalid(f"{source_format!r} takes no mapping table", "source_format")
+    await _own_location(conn, principal, location_id)
+    mapping = await fhir_body(request, "mapping")
     check = getattr(adapter, "check_mapping", None)
-    if check is not None:
-        problems = check(mapping)
-        if problems:
-            raise HTTPException(422, problems)
+    problems = check(mapping) if check is not None else None
+    if problems:
+        raise Invalid([error("value", "mapping", str(p)) for p in problems])
     await put_mapping(conn, source_format, location_id, mapping)
     return {"location_id": location_id, "source_format": source_format, "mapping": mapping}
 
 
-@router.get("/mappings/{location_id}/{source_format:path}", summary="Read a mapping table")
-async def read_mapping(location_id: str, source_format: str, conn: ConnDep) -> dict[str, Any]:
+async def read_mapping(location_id: LocationId, source_format: str, conn: ConnDep,
+                       principal: PrincipalDep) -> dict[str, Any]:
     """The registered mapping table."""
+    await _own_location(conn, principal, location_id)
     mapping = await get_mapping(conn, source_format, location_id)
     if mapping is None:
-        raise HTTPException(404, f"no {source_format} mapping for Location/{location_id}")
+        raise NotFound(f"no {source_format} mapping for Location/{location_id}", "mapping")
     return mapping
+
+
+def router() -> APIRouter:
+    """Units and mappings: written by their provider, units read by ZCVs too."""
+    built = APIRouter(prefix="/v1", tags=["Registration (provider systems)"])
+    unit_path = "/mobile-units/{unit_id}"
+    mapping_path = "/mappings/{location_id}/{source_format:path}"
+    own = PROVIDER
+    add_route(built, unit_path, put_unit, methods=["PUT"],
+              summary="Register or update a mobile unit",
+              openapi_extra=json_request_body(MobileUnitIn),
+              rule=Access(own, "register mobile unit", "write"))
+    add_route(built, unit_path, read_unit, methods=["GET"], summary="Read a mobile unit",
+              rule=Access(REGISTRATION_READERS, "read mobile unit", "read"))
+    add_route(built, f"{unit_path}/device-key", renew_device_key, methods=["POST"],
+              summary="Issue a new device key (the old one stops working)",
+              rule=Access(own, "issue device key", "write"))
+    add_route(built, f"{unit_path}/device-key", revoke_device_key, methods=["DELETE"],
+              summary="Revoke the unit's device key",
+              rule=Access(own, "revoke device key", "write"))
+    add_route(built, mapping_path, register_mapping, methods=["PUT"],
+              summary="Register a location's mapping table for a source format",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {"type": "object"}}}}},
+              rule=Access(own, "register mapping", "write"))
+    add_route(built, mapping_path, read_mapping, methods=["GET"], summary="Read a mapping table",
+              rule=Access(MAPPING_READERS, "read mapping", "read"))
+    return built

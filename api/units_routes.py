@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from api.access import CAPACITY_READERS, ZCV, Access, PrincipalDep, add_route
 from api.availability_routes import (
     Near,
     RadiusKm,
@@ -17,10 +18,10 @@ from api.availability_routes import (
     required_point,
 )
 from api.deps import ConnDep
+from api.ownership import default_regions, read_scope
 from definitions import load_catalogue
 from storage.units import UnitPosition, latest_unit_positions, nearest_units
 
-router = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
 UnitKind = Literal["ambulance", "hap-visit-car", "district-nurse"]
 
 
@@ -76,22 +77,24 @@ def unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
 Kind = Annotated[UnitKind | None, Query(description="ambulance, hap-visit-car, district-nurse")]
 
 
-@router.get("/units", response_model=list[UnitOut])
-async def units(conn: ConnDep, region: Region = None, kind: Kind = None, near: Near = None,
-                radius_km: RadiusKm = None) -> list[UnitOut]:
+async def units(conn: ConnDep, principal: PrincipalDep, region: Region = None,
+                kind: Kind = None, near: Near = None, radius_km: RadiusKm = None,
+                ) -> list[UnitOut]:
     """Where the mobile units are: latest position per unit, with its age and staleness; nearest
     first (with `distance_km`) and within `radius_km` when `near` is given."""
     check_region(region)
     point = point_of(near, radius_km)
+    scope = read_scope(principal, None if region is None else [region])
     now = datetime.now(UTC)
-    found = await latest_unit_positions(conn, region=region, kind=kind, near=point,
+    found = await latest_unit_positions(conn, regions=scope.regions, kind=kind,
+                                        organization=scope.organization, near=point,
                                         radius_km=radius_km)
     return [unit_out(u, now) for u in found]
 
 
-@router.get("/units/nearest", response_model=list[UnitOut])
 async def nearest(
     conn: ConnDep,
+    principal: PrincipalDep,
     near: Annotated[str, Query(description="`latitude,longitude` (WGS84) of the incident",
                                examples=["52.0907,5.1214"])],
     kind: Annotated[UnitKind, Query(description="which kind of unit")] = "ambulance",
@@ -101,7 +104,8 @@ async def nearest(
                     "other kinds with a fresh position")] = True,
 ) -> list[UnitOut]:
     """The N units of a kind nearest to a point (great-circle distance), nearest first, with
-    the age and staleness of each position and, for ambulances, the latest vehicle status."""
+    the age and staleness of each position and, for ambulances, the latest vehicle status.
+    Within the caller's regions and their neighbours, unless it reads nationally."""
     point = required_point(near)
     now = datetime.now(UTC)
     statuses, fresh_since = None, None
@@ -111,5 +115,16 @@ async def nearest(
         definition = load_catalogue().get(POSITION_DEFINITION[kind])
         fresh_since = now - definition.freshness_deadline if definition else now
     found = await nearest_units(conn, near=point, kind=kind, n=n, statuses=statuses,
-                                fresh_since=fresh_since)
+                                fresh_since=fresh_since,
+                                regions=default_regions(principal, None))
     return [unit_out(u, now) for u in found]
+
+
+def router() -> APIRouter:
+    """Where the units are (ZCVs; providers see their own), and the nearest ones (ZCVs)."""
+    built = APIRouter(prefix="/v1", tags=["Live capacity (care coordination)"])
+    add_route(built, "/units", units, methods=["GET"], response_model=list[UnitOut],
+              rule=Access(CAPACITY_READERS, "read units", "read"))
+    add_route(built, "/units/nearest", nearest, methods=["GET"], response_model=list[UnitOut],
+              rule=Access(ZCV, "read nearest units", "read"))
+    return built

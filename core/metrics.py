@@ -63,3 +63,31 @@ LAST_WRITE_TIMESTAMP = Gauge(
     "zc_sink_last_write_timestamp_seconds",
     "Unix time of the last successful batch write.",
 )
+ACCESS_REFUSED = Counter(
+    "zc_access_refused_total",
+    "Requests refused for who sent them: 401 (no valid token), 403 (not allowed), 429 (rate "
+    "limit), by the caller's role ('none' without a valid token).",
+    ["status", "role"],
+)
+RATE_LIMITED = Counter(
+    "zc_rate_limited_total",
+    "Requests answered 429 because the client exceeded its role's token bucket.",
+    ["role"],
+)
+TOKENS_ISSUED = Counter(
+    "zc_tokens_issued_total",
+    "Access tokens issued by POST /oauth/token, by role.",
+    ["role"],
+)
+AUDIT_WRITTEN = Counter(
+    "zc_audit_records_written_total",
+    "Audit records appended to the hash-chained trail.",
+)
+AUDIT_BUFFERED = Gauge(
+    "zc_audit_records_buffered",
+    "Audit records waiting in this process to be written (grows while the database is away).",
+)
+AUDIT_DROPPED = Counter(
+    "zc_audit_records_dropped_total",
+    "Audit records dropped because the buffer was full (the database away for very long).",
+)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.ratelimit import Limit
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?/[0-9]+$"
 
 
 class Settings(BaseSettings):
@@ -42,6 +45,45 @@ class Settings(BaseSettings):
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     log_level: str = "INFO"
+
+    # Authentication (docs/security.md). The platform signs its own tokens with the keys in
+    # `auth_keys_dir` (python -m api.keys); production mounts that folder as a secret.
+    auth_keys_dir: Path = REPO_ROOT / ".local" / "keys"
+    auth_platform_issuer: str = "https://zorgcapaciteit.local"
+    auth_audience: str = "zorgcapaciteit-api"
+    auth_token_ttl_seconds: int = Field(default=1800, ge=60, le=3600)
+    # A new signing key is published this long before it signs, so that every verifier that
+    # caches the key set has it before the first token signed with it arrives.
+    auth_key_publish_lead_seconds: int = Field(default=300, ge=0)
+    # A region's own OpenID Connect issuer, trusted beside the platform (both or neither).
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_external_audience: str | None = None
+    auth_external_algorithms: str = "RS256,ES256,EdDSA"
+    # Where the external issuer's tokens carry what the platform's tokens carry.
+    auth_claim_org: str = "org"
+    auth_claim_role: str = "role"
+    auth_claim_regions: str = "regions"
+    auth_claim_national: str = "national"
+    # Token buckets per client, "requests per second/burst", per role.
+    rate_limit_provider: str = Field(default="50/500", pattern=RATE_PATTERN)
+    rate_limit_zcv: str = Field(default="20/100", pattern=RATE_PATTERN)
+    rate_limit_admin: str = Field(default="20/100", pattern=RATE_PATTERN)
+    rate_limit_device: str = Field(default="2/30", pattern=RATE_PATTERN)
+    # The audit trail: kept this long, written in batches at most this far apart.
+    audit_retention_days: int = Field(default=365, ge=1)
+    audit_flush_seconds: float = Field(default=0.25, gt=0)
+
+    def rate_limit(self, role: str) -> Limit:
+        """The token bucket of a role."""
+        rate, burst = str(getattr(self, f"rate_limit_{role}")).split("/")
+        return Limit(rate=float(rate), burst=float(burst))
+
+    @model_validator(mode="after")
+    def _external_issuer_complete(self) -> Settings:
+        if (self.auth_issuer is None) != (self.auth_jwks_url is None):
+            raise ValueError("AUTH_ISSUER and AUTH_JWKS_URL go together")
+        return self
 
 
 @lru_cache(maxsize=1)

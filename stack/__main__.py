@@ -13,6 +13,7 @@ from pathlib import Path
 from core.topics import lsiv_topic
 from stack import demo_feed, lifecycle
 from stack.config import StackConfig
+from stack.credentials import access_token, cached_client, read_credentials, signed_in
 from stack.lifecycle import platform_settings
 
 
@@ -66,13 +67,36 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _tokens(config: StackConfig) -> str:
+    """Ready tokens for a ZCV of West and for the admin, with a curl example."""
+    admin_credentials = read_credentials(config.admin_credentials)
+    assert admin_credentials is not None
+    with signed_in(config.api_url, admin_credentials) as admin:
+        zcv = cached_client(admin, config.state_dir / "credentials" / "zcv-west.json",
+                            "zcv-west", "zcv", ["west"])
+    zcv_token = access_token(config.api_url, zcv)
+    admin_token = access_token(config.api_url, admin_credentials)
+    return (
+        "Tokens (valid 30 min; clients in .local/credentials/, get new tokens with\n"
+        "  curl -d grant_type=client_credentials -d client_id=... -d client_secret=... "
+        f"{config.api_url}/oauth/token):\n"
+        f"  ZCV West   export ZCV_TOKEN={zcv_token}\n"
+        f"  admin      export ADMIN_TOKEN={admin_token}\n"
+        "Then, for example:\n"
+        f"  curl -H \"Authorization: Bearer $ZCV_TOKEN\" "
+        f"'{config.api_url}/v1/availability?region=west'\n"
+        f"  curl -H \"Authorization: Bearer $ADMIN_TOKEN\" {config.api_url}/v1/admin/audit\n"
+    )
+
+
 def cmd_run(config: StackConfig) -> None:
     """Up, feed demo data, follow the logs until Ctrl-C, then stop everything."""
     _stop_on_signals()
     stop = threading.Event()
     try:
         lifecycle.up(config)
-        feeder = threading.Thread(target=demo_feed.feed, args=(config.api_url, stop), daemon=True)
+        feeder = threading.Thread(target=demo_feed.feed, daemon=True,
+                                  args=(config.api_url, config.admin_credentials, stop))
         feeder.start()
         ambulances = threading.Thread(
             target=demo_feed.feed_ambulances, daemon=True,
@@ -90,6 +114,7 @@ def cmd_run(config: StackConfig) -> None:
             "Demo providers of every sector push every 5 s; an LSIV simulator drives ambulances\n"
             "in West and Midden-Nederland. Ctrl-C stops everything.\n"
         )
+        _say(_tokens(config))
         _follow(config.log_dir, stop)
     except KeyboardInterrupt:
         _say("\nstopping...")

@@ -22,6 +22,8 @@ class StackConfig:
     worker_metrics_port: int
     external_kafka: str | None
     external_database: str | None
+    # Settings for the platform processes beyond the defaults (e.g. the test stack's limits).
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(
@@ -71,7 +73,19 @@ class StackConfig:
             "API_PORT": str(self.api_port),
             "WORKER_METRICS_PORT": str(self.worker_metrics_port),
             "STREAMS_DATA_DIR": str(self.state_dir / "streams-data"),
+            "AUTH_KEYS_DIR": str(self.keys_dir),
+            **dict(self.extra_env),
         }
+
+    @property
+    def keys_dir(self) -> Path:
+        """The platform's token-signing keys (python -m api.keys)."""
+        return self.state_dir / "keys"
+
+    @property
+    def admin_credentials(self) -> Path:
+        """The bootstrap admin client's id and secret (mode 0600)."""
+        return self.state_dir / "credentials" / "admin.json"
 
     @property
     def pid_dir(self) -> Path:

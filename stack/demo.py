@@ -122,10 +122,15 @@ def hospital_figures(hospital: DemoHospital, rng: random.Random) -> dict[str, in
     }
 
 
-def register(client: httpx.Client, hospital: DemoHospital) -> None:
-    """Register the hospital's organisation and location."""
-    org = organization_resource(hospital.organization_id, hospital.name, hospital.ura)
-    client.put(f"/fhir/Organization/{hospital.organization_id}", json=org).raise_for_status()
+def register_organization(admin: httpx.Client, organization_id: str, name: str,
+                          ura: str) -> None:
+    """The platform's administrator registers a provider organisation."""
+    org = organization_resource(organization_id, name, ura)
+    admin.put(f"/fhir/Organization/{organization_id}", json=org).raise_for_status()
+
+
+def register(provider: httpx.Client, hospital: DemoHospital) -> None:
+    """The hospital's own system registers its location (its organisation is registered)."""
     loc = location_resource(hospital.location_id, hospital.organization_id, hospital.name,
                             hospital.region, hospital.latitude, hospital.longitude)
-    client.put(f"/fhir/Location/{hospital.location_id}", json=loc).raise_for_status()
+    provider.put(f"/fhir/Location/{hospital.location_id}", json=loc).raise_for_status()

@@ -6,34 +6,66 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from confluent_kafka import Producer
 
-from stack.demo import HOSPITALS, hospital_figures, measure_report, register
-from stack.demo_sectors import push_tick, register_sites
+from stack.credentials import cached_client, read_credentials, signed_in
+from stack.demo import (
+    HOSPITALS,
+    hospital_figures,
+    measure_report,
+    register,
+    register_organization,
+)
+from stack.demo_sectors import SITES, DemoHospitalEd, push_tick, register_sites
 from stack.lsiv_simulator import feed as lsiv_feed
 
 
-def feed(api_url: str, stop: threading.Event, interval: float = 5.0, seed: int = 7) -> None:
+def demo_providers(admin: httpx.Client, credentials_dir: Path) -> dict[str, httpx.Client]:
+    """Every demo organisation registered by the admin, each with its own provider client
+    (credentials kept in `credentials_dir`, reused on the next run), signed in."""
+    organizations = {h.organization_id: (h.name, h.ura) for h in HOSPITALS}
+    organizations.update({s.organization_id: (s.name, s.ura) for s in SITES})
+    providers = {}
+    for org_id, (name, ura) in organizations.items():
+        register_organization(admin, org_id, name, ura)
+        credentials = cached_client(admin, credentials_dir / f"{org_id}.json", org_id,
+                                    "provider")
+        providers[org_id] = signed_in(str(admin.base_url), credentials, timeout=10.0)
+    return providers
+
+
+def feed(api_url: str, admin_credentials: Path, stop: threading.Event, interval: float = 5.0,
+         seed: int = 7) -> None:
     """Register the demo providers, then push a round of messages every `interval` seconds:
-    SANER bed reports, ED status and NEDOCS for the hospitals, and every other sector."""
+    SANER bed reports, ED status and NEDOCS for the hospitals, and every other sector, each
+    provider with its own client."""
     rng = random.Random(seed)
-    hospitals = [(h.location_id, h.beds) for h in HOSPITALS]
-    with httpx.Client(base_url=api_url, timeout=10.0) as client:
+    hospitals = [DemoHospitalEd(h.location_id, h.organization_id, h.beds) for h in HOSPITALS]
+    credentials = read_credentials(admin_credentials)
+    assert credentials is not None, f"no admin credentials in {admin_credentials}"
+    with signed_in(api_url, credentials) as admin:
+        providers = demo_providers(admin, admin_credentials.parent / "demo")
+    try:
         for hospital in HOSPITALS:
-            register(client, hospital)
-        register_sites(client)
+            register(providers[hospital.organization_id], hospital)
+        device_keys = register_sites(providers)
         tick = 0
         while not stop.is_set():
             now = datetime.now(UTC)
             for hospital in HOSPITALS:
                 report = measure_report(hospital.location_id,
                                         hospital_figures(hospital, rng), now)
-                client.post("/fhir/MeasureReport", json=report).raise_for_status()
-            push_tick(client, hospitals, rng, now, tick)
+                providers[hospital.organization_id].post(
+                    "/fhir/MeasureReport", json=report).raise_for_status()
+            push_tick(providers, device_keys, hospitals, rng, now, tick)
             tick += 1
             stop.wait(interval)
+    finally:
+        for client in providers.values():
+            client.close()
 
 
 def feed_ambulances(bootstrap_servers: str, topic: str, stop: threading.Event) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from stack.demo import location_resource, organization_resource
+from stack.demo import location_resource
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,25 @@ SITES = (
 CARE_TYPES = ("elv_low_complex", "elv_high_complex", "elv_palliative", "grz", "wlz_crisis")
 
 
-def register_sites(client: httpx.Client) -> None:
-    """Register every demo site, and one visit car per HAP."""
+def register_sites(providers: Mapping[str, httpx.Client]) -> dict[str, str]:
+    """Every demo site registers itself with its organisation's client, and one visit car per
+    HAP; returns each visit car's device key (a new one every run), by car id."""
+    device_keys = {}
     for site in SITES:
-        org = organization_resource(site.organization_id, site.name, site.ura)
-        client.put(f"/fhir/Organization/{site.organization_id}", json=org).raise_for_status()
+        client = providers[site.organization_id]
         loc = location_resource(site.location_id, site.organization_id, site.name, site.region,
                                 site.latitude, site.longitude, site.sector)
         client.put(f"/fhir/Location/{site.location_id}", json=loc).raise_for_status()
         if site.sector == "hap":
-            client.put(f"/v1/mobile-units/{site.location_id}-visite-1", json={
+            car = f"{site.location_id}-visite-1"
+            client.put(f"/v1/mobile-units/{car}", json={
                 "kind": "hap-visit-car", "organization_id": site.organization_id,
                 "label": f"{site.name} visite 1", "roaz_region": site.region,
             }).raise_for_status()
+            answer = client.post(f"/v1/mobile-units/{car}/device-key")
+            answer.raise_for_status()
+            device_keys[car] = answer.json()["device_key"]
+    return device_keys
 
 
 def _hap(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
@@ -139,16 +146,33 @@ def _nedocs(location_id: str, beds: int, rng: random.Random, at: str) -> dict[st
             "last_bed_placement_wait_min": rng.randint(0, 90), "hospital_beds": beds}
 
 
-def push_tick(client: httpx.Client, hospitals: list[tuple[str, int]], rng: random.Random,
-              moment: datetime, tick: int) -> None:
-    """One round of messages from every demo site and hospital ED."""
+@dataclass(frozen=True)
+class DemoHospitalEd:
+    """A hospital whose ED reports status and NEDOCS with its organisation's client."""
+
+    location_id: str
+    organization_id: str
+    beds: int
+
+
+def push_tick(providers: Mapping[str, httpx.Client], device_keys: Mapping[str, str],
+              hospitals: list[DemoHospitalEd], rng: random.Random, moment: datetime,
+              tick: int) -> None:
+    """One round of messages from every demo site and hospital ED, each with its own
+    organisation's client; the visit cars report as trackers do, with their device key."""
     at = moment.isoformat()
     for site in SITES:
+        client = providers[site.organization_id]
         for path, body in _site_messages(site, rng, at):
             client.post(path, json=body).raise_for_status()
         if site.sector == "hap":
-            client.get("/osmand", params=_visit_car(site, moment, tick)).raise_for_status()
-    for location_id, beds in hospitals:
+            car = _visit_car(site, moment, tick)
+            tracker = {**car, "key": device_keys[car["id"]]}
+            httpx.get(client.base_url.join("/osmand"), params=tracker,
+                      timeout=10.0).raise_for_status()
+    for hospital in hospitals:
+        client, location_id, beds = (providers[hospital.organization_id],
+                                     hospital.location_id, hospital.beds)
         client.post("/v1/hospital/seh-status", json=_seh(location_id, rng, moment)
                     ).raise_for_status()
         client.post("/v1/hospital/nedocs", json=_nedocs(location_id, beds, rng, at)

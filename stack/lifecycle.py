@@ -11,6 +11,7 @@ import httpx
 from core.settings import REPO_ROOT, Settings
 from stack import broker, postgres, processes
 from stack.config import StackConfig
+from stack.credentials import bootstrap
 from storage.migrate import migrate
 
 # Stopped in this order: first what produces and consumes, then what they depend on.
@@ -21,7 +22,8 @@ def platform_settings(config: StackConfig) -> Settings:
     """The settings the platform processes of this stack run with."""
     return Settings(kafka_bootstrap_servers=config.kafka_bootstrap_servers,
                     database_url=config.database_url, api_port=config.api_port,
-                    worker_metrics_port=config.worker_metrics_port)
+                    worker_metrics_port=config.worker_metrics_port,
+                    auth_keys_dir=config.keys_dir)
 
 
 def _start_python(config: StackConfig, name: str, module: str) -> None:
@@ -72,6 +74,7 @@ def start_infrastructure(config: StackConfig) -> None:
     if config.external_database is None and not _running(config, "postgres"):
         postgres.start(config)
     migrate(config.database_url)
+    bootstrap(config.keys_dir, config.admin_credentials, config.database_url)
     broker.create_topics(platform_settings(config))
 
 

@@ -54,6 +54,7 @@ LIVE_FIGURES = (
     " FROM location l JOIN latest_observation o ON o.location_id = l.id"
     " WHERE (%(regions)s::text[] IS NULL OR l.roaz_region = ANY(%(regions)s))"
     " AND (%(sector)s::text IS NULL OR l.sector = %(sector)s)"
+    " AND (%(organization)s::text IS NULL OR l.organization_id = %(organization)s)"
     " AND (%(definitions)s::text[] IS NULL OR o.definition = ANY(%(definitions)s))"
     f" AND {ITEM_FILTER}"
     f" AND (%(radius_km)s::float8 IS NULL OR {DISTANCE} <= %(radius_km)s)"
@@ -68,10 +69,12 @@ async def live_availability(
     sector: str | None = None, regions: Collection[str] | None = None,
     definitions: Collection[str] | None = None, item: str | None = None,
     near: Point | None = None, radius_km: float | None = None,
+    organization: str | None = None,
 ) -> list[LatestFigure]:
     """Latest figures per location, ordered by location (nearest first when `near` is given).
 
-    Filters (None = no filter): `region` or `regions` (ROAZ codes), `sector`, `definitions`
+    Filters (None = no filter): `region` or `regions` (ROAZ codes), `sector`, `organization`
+    (the operating organisation), `definitions`
     (exact codes, e.g. one category's), `item` (a code or a code prefix on whole segments),
     and `radius_km` around `near`.
     """
@@ -81,6 +84,7 @@ async def live_availability(
         raise ValueError("radius_km needs a point (near)")
     params: dict[str, Any] = {
         "regions": list(regions) if regions is not None else None, "sector": sector,
+        "organization": organization,
         "definitions": list(definitions) if definitions is not None else None, "item": item,
         **near_params(near, radius_km),
     }

@@ -202,3 +202,27 @@ async def facility_as_of(
             (resource_type, resource_id, moment, moment),
         )
         return await cur.fetchone()
+
+
+# The table that says who owns each kind of registered thing (an organisation owns itself).
+OWNER_QUERIES = {
+    "Organization": "SELECT id FROM organization WHERE id = %s",
+    "Location": "SELECT organization_id FROM location WHERE id = %s",
+    "HealthcareService": "SELECT organization_id FROM healthcare_service WHERE id = %s",
+    "MobileUnit": "SELECT organization_id FROM mobile_unit WHERE id = %s",
+}
+
+
+async def owner_of(conn: psycopg.AsyncConnection[Any], kind: str, resource_id: str) -> str | None:
+    """The organisation that registered `kind/resource_id`; None when it is not registered."""
+    cur = await conn.execute(OWNER_QUERIES[kind], (resource_id,))
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def owners_of(conn: psycopg.AsyncConnection[Any], location_ids: list[str],
+                    ) -> dict[str, str]:
+    """The owning organisation of each registered location among `location_ids`."""
+    cur = await conn.execute("SELECT id, organization_id FROM location WHERE id = ANY(%s)",
+                             (location_ids,))
+    return {str(row[0]): str(row[1]) for row in await cur.fetchall()}

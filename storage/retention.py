@@ -17,6 +17,7 @@ import structlog
 
 from core.logs import configure_logging
 from core.settings import get_settings
+from storage import audit
 from storage.paths import current_path
 
 log = structlog.get_logger()
@@ -40,14 +41,18 @@ RULES = (
 )
 
 
-def apply_retention(conn: psycopg.Connection[Any], now: datetime) -> dict[str, int]:
+def apply_retention(conn: psycopg.Connection[Any], now: datetime,
+                    audit_keep: timedelta = timedelta(days=365)) -> dict[str, int]:
     """Delete rows past their retention, in the caller's transaction; returns rows per relation.
 
-    A no-op on the TimescaleDB path, where the retention policies do this.
+    The audit trail (kept `audit_keep`, AUDIT_RETENTION_DAYS) on both paths; the time series
+    only on plain PostgreSQL: on TimescaleDB the retention policies do that.
     """
+    conn.execute(audit.ALLOW_RETENTION)
+    deleted = {"audit_event": conn.execute(audit.RETENTION,
+                                           {"before": now - audit_keep}).rowcount}
     if current_path(conn) == "timescale":
-        return {}
-    deleted = {}
+        return deleted
     for rule in RULES:
         cur = conn.execute(
             f"DELETE FROM {rule.relation} WHERE {rule.time_column} < %s", (now - rule.keep,))
@@ -61,7 +66,8 @@ def main() -> None:
     configure_logging(settings.log_level, process="retention")
     with psycopg.connect(settings.database_url) as conn:
         path = current_path(conn)
-        deleted = apply_retention(conn, datetime.now(UTC))
+        deleted = apply_retention(conn, datetime.now(UTC),
+                                  timedelta(days=settings.audit_retention_days))
     log.info("retention_applied", storage_path=path, deleted=deleted)
 
 

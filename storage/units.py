@@ -81,7 +81,8 @@ UNIT_COLUMNS = (
 )
 LATEST_UNITS = (
     f"{UNIT_COLUMNS}"
-    " WHERE (%(region)s::text IS NULL OR u.roaz_region = %(region)s)"
+    " WHERE (%(regions)s::text[] IS NULL OR u.roaz_region = ANY(%(regions)s))"
+    " AND (%(organization)s::text IS NULL OR u.organization_id = %(organization)s)"
     " AND (%(kind)s::text IS NULL OR u.kind = %(kind)s)"
     f" AND (%(radius_km)s::float8 IS NULL OR {DISTANCE} <= %(radius_km)s)"
     " ORDER BY distance_km, u.id"
@@ -89,6 +90,7 @@ LATEST_UNITS = (
 NEAREST_UNITS = (
     f"{UNIT_COLUMNS}"
     " WHERE u.kind = %(kind)s"
+    " AND (%(regions)s::text[] IS NULL OR u.roaz_region = ANY(%(regions)s))"
     " AND (%(statuses)s::text[] IS NULL OR s.value_text = ANY(%(statuses)s))"
     " AND (%(fresh_since)s::timestamptz IS NULL OR p.observed_at >= %(fresh_since)s)"
     " ORDER BY distance_km, u.id LIMIT %(n)s"
@@ -96,29 +98,37 @@ NEAREST_UNITS = (
 
 
 async def latest_unit_positions(
-    conn: psycopg.AsyncConnection[Any], *, region: str | None, kind: str | None,
+    conn: psycopg.AsyncConnection[Any], *, region: str | None = None, kind: str | None,
+    regions: Collection[str] | None = None, organization: str | None = None,
     near: Point | None = None, radius_km: float | None = None,
 ) -> list[UnitPosition]:
-    """Latest known position of every unit in `region` (all when None), of `kind`; nearest
-    first and within `radius_km` when a point is given."""
+    """Latest known position of every unit in `region` or `regions` (all when None), of
+    `kind`, operated by `organization` (any when None); nearest first and within `radius_km`
+    when a point is given."""
     if radius_km is not None and near is None:
         raise ValueError("radius_km needs a point (near)")
+    if region is not None:
+        regions = [region]
     async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:
-        await cur.execute(LATEST_UNITS, {"region": region, "kind": kind,
-                                         **near_params(near, radius_km)})
+        await cur.execute(LATEST_UNITS, {
+            "regions": None if regions is None else list(regions), "kind": kind,
+            "organization": organization, **near_params(near, radius_km)})
         return await cur.fetchall()
 
 
 async def nearest_units(
     conn: psycopg.AsyncConnection[Any], *, near: Point, kind: str, n: int,
     statuses: Collection[str] | None = None, fresh_since: datetime | None = None,
+    regions: Collection[str] | None = None,
 ) -> list[UnitPosition]:
-    """The `n` units of `kind` nearest to `near`, nearest first.
+    """The `n` units of `kind` nearest to `near`, nearest first, within `regions` (any when
+    None).
 
     `statuses`: only units whose latest vehicle status is one of these (ambulances);
     `fresh_since`: only units whose latest position is at least this recent.
     """
     params = {"kind": kind, "n": n, "fresh_since": fresh_since,
+              "regions": None if regions is None else list(regions),
               "statuses": list(statuses) if statuses is not None else None,
               **near_params(near, None)}
     async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:

@@ -7,6 +7,7 @@ when tests fail. KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point it at external ser
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import pytest
 from core.settings import REPO_ROOT
 from stack import demo, lifecycle
 from stack.config import StackConfig
+from stack.credentials import read_credentials, signed_in
+from tests.identities import Platform, Site
 
 pytest_plugins = ["tests.backends"]
 
@@ -32,10 +35,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+# Many tests share one ZCV and one admin client and push fast from one provider: the test stack
+# raises those roles' rate limits. The device limit keeps its default: test_trust shows 429.
+TEST_RATE_LIMITS = (("RATE_LIMIT_PROVIDER", "2000/20000"), ("RATE_LIMIT_ZCV", "2000/20000"),
+                    ("RATE_LIMIT_ADMIN", "2000/20000"))
+
+
 def stack_config_for_tests() -> StackConfig:
     """The test stack's ports and folder, overridable with TEST_STACK_* variables."""
-    return StackConfig.from_env(prefix="TEST_STACK_", state_dir=REPO_ROOT / ".test-stack",
-                                ports=(29092, 25432, 18080, 19102))
+    config = StackConfig.from_env(prefix="TEST_STACK_", state_dir=REPO_ROOT / ".test-stack",
+                                  ports=(29092, 25432, 18080, 19102))
+    return dataclasses.replace(config, extra_env=TEST_RATE_LIMITS)
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +63,35 @@ def stack() -> Iterator[StackConfig]:
 
 @pytest.fixture(scope="session")
 def api(stack: StackConfig) -> Iterator[httpx.Client]:
-    """An HTTP client for the test stack's API."""
+    """An HTTP client for the test stack's API, without credentials (public endpoints, and
+    what a caller without a token is told)."""
     with httpx.Client(base_url=stack.api_url, timeout=15.0) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def admin(stack: StackConfig) -> Iterator[httpx.Client]:
+    """The test stack's bootstrap admin client, signed in."""
+    credentials = read_credentials(stack.admin_credentials)
+    assert credentials is not None
+    with signed_in(stack.api_url, credentials) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def platform(stack: StackConfig, admin: httpx.Client) -> Iterator[Platform]:
+    """Registers organisations and hands out signed-in clients per organisation and role."""
+    registry = Platform(stack.api_url, admin)
+    try:
+        yield registry
+    finally:
+        registry.close()
+
+
+@pytest.fixture(scope="session")
+def zcv(platform: Platform) -> httpx.Client:
+    """A ZCV with a national grant: reads every region (tests of region limits make their own)."""
+    return platform.zcv(national=True)
 
 
 @pytest.fixture
@@ -66,13 +102,25 @@ def db(stack: StackConfig) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 @pytest.fixture
-def hospital(api: httpx.Client) -> str:
-    """A freshly registered hospital location in ROAZ region West; returns its id."""
+def hospital_site(platform: Platform) -> Site:
+    """A freshly registered hospital location in ROAZ region West, of its own organisation,
+    with that organisation's provider client."""
     suffix = uuid.uuid4().hex[:10]
     org_id, location_id = f"org-{suffix}", f"loc-{suffix}"
-    org = demo.organization_resource(org_id, f"Ziekenhuis {suffix}", "12345678")
-    api.put(f"/fhir/Organization/{org_id}", json=org).raise_for_status()
+    provider = platform.provider(org_id, f"Ziekenhuis {suffix}")
     loc = demo.location_resource(location_id, org_id, f"Ziekenhuis {suffix}", "west",
                                  52.1665, 4.4782)
-    api.put(f"/fhir/Location/{location_id}", json=loc).raise_for_status()
-    return location_id
+    provider.put(f"/fhir/Location/{location_id}", json=loc).raise_for_status()
+    return Site(location_id, org_id, provider)
+
+
+@pytest.fixture
+def hospital(hospital_site: Site) -> str:
+    """The id of `hospital_site`'s location."""
+    return hospital_site.location_id
+
+
+@pytest.fixture
+def provider(hospital_site: Site) -> httpx.Client:
+    """The provider client of `hospital_site`'s organisation."""
+    return hospital_site.client

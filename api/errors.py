@@ -1,0 +1,115 @@
+"""Refusals mapped to HTTP, once: every "no" of the API is a FHIR OperationOutcome.
+
+The family of `core/refusals.py` gives status and issues; request validation errors, unknown
+paths and a database or broker that is away are turned into that family here too. Each refusal
+is counted (message refusals by reason, access refusals by status and role) and its rule is
+written into the request's audit record.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.audit import AuditContext
+from api.outcome import outcome_response
+from api.producer import DeliveryFailed
+from core.metrics import ACCESS_REFUSED, MESSAGES_REJECTED
+from core.refusals import (
+    Invalid,
+    IssueType,
+    Refusal,
+    Throttled,
+    Unauthenticated,
+    Unavailable,
+    error,
+)
+
+log = structlog.get_logger()
+ACCESS_STATUSES = (401, 403, 429)
+
+
+def _note(request: Request, exc: Refusal) -> AuditContext | None:
+    context = getattr(request.state, "audit", None)
+    if isinstance(context, AuditContext):
+        context.reason = str(exc)
+        return context
+    return None
+
+
+def _count(context: AuditContext | None, exc: Refusal, status: int) -> None:
+    if status in ACCESS_STATUSES:
+        who = context.principal if context else None
+        ACCESS_REFUSED.labels(status=str(status), role=who.role if who else "none").inc()
+    elif context is not None and context.kind == "write":
+        MESSAGES_REJECTED.labels(stage="api", reason=exc.reason).inc()
+
+
+def _headers(request: Request, exc: Refusal) -> dict[str, str]:
+    if isinstance(exc, Unauthenticated):
+        # RFC 6750 §3: no error code when the request carried no credentials at all.
+        if "authorization" not in request.headers:
+            return {"WWW-Authenticate": 'Bearer realm="zorgcapaciteit"'}
+        detail = exc.issues[0].diagnostics.replace('"', "'") if exc.issues else ""
+        return {"WWW-Authenticate": f'Bearer realm="zorgcapaciteit", error="invalid_token", '
+                                    f'error_description="{detail[:200]}"'}
+    if isinstance(exc, Throttled | Unavailable):
+        return {"Retry-After": str(int(exc.retry_after))}
+    return {}
+
+
+async def on_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """Any refusal: its status, an OperationOutcome naming element and rule, counted, audited."""
+    assert isinstance(exc, Refusal)
+    status = exc.http_status
+    context = _note(request, exc)
+    _count(context, exc, status)
+    log.info("request_refused", path=request.url.path, status=status, reason=exc.reason,
+             detail=str(exc)[:500])
+    response = outcome_response(status, exc.issues)
+    response.headers.update(_headers(request, exc))
+    return response
+
+
+async def on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    """Path, query or body parameters FastAPI could not read: 400 on FHIR endpoints (not what
+    the endpoint reads), 422 on the JSON ones (a value breaks a rule)."""
+    assert isinstance(exc, RequestValidationError)
+    code: IssueType = "invalid" if request.url.path.startswith("/fhir/") else "value"
+    issues = [error(code, ".".join(str(p) for p in e["loc"]), str(e["msg"]))
+              for e in exc.errors()]
+    return await on_refusal(request, Invalid(issues))
+
+
+async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own answers (no such path, method not allowed) as OperationOutcomes."""
+    assert isinstance(exc, StarletteHTTPException)
+    code: IssueType = "not-found" if exc.status_code == 404 else "not-supported"
+    issue = error(code, request.url.path, str(exc.detail))
+    response = outcome_response(exc.status_code, [issue])
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database or the broker is away: nothing was done, 503 with Retry-After."""
+    part = "broker" if isinstance(exc, DeliveryFailed) else "database"
+    log.error("dependency_unavailable", path=request.url.path, part=part, error=str(exc))
+    what = ("the message could not be queued" if part == "broker"
+            else "the database is not reachable")
+    return await on_refusal(request, Unavailable(f"not done: {what}; retry later", 5.0))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(Refusal, on_refusal)
+    app.add_exception_handler(RequestValidationError, on_request_invalid)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    for unavailable in (DeliveryFailed, psycopg.OperationalError, PoolTimeout):
+        app.add_exception_handler(unavailable, on_unavailable)
+
