@@ -41,7 +41,9 @@ lint: install ## ruff, mypy strict, and the rules of the definition files
 	@$(VENV)/bin/mypy
 	@$(PY) -m definitions.check
 
-bench: install ## Query and sink benchmarks on a national data set (not part of make test)
+bench: install ## Query, sink and push benchmarks (not part of make test); installs wrk (apt)
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	@$(PY) -m bench
 
 verify-monitoring: install ## Evaluate the dashboard and alert rules with Prometheus on the running stack

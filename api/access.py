@@ -17,10 +17,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.params import Depends as DependsParam
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyQuery, OAuth2
 
 from api.audit import AuditContext
@@ -75,7 +75,7 @@ class Authenticator:
         revoked = await is_revoked(conn, client_id=principal.subject)
         # A platform token names a client of ours; an external one only when registered here.
         if revoked or (revoked is None and principal.issuer == "platform"):
-            raise Unauthenticated(f"client {principal.subject} has been revoked",
+            raise Unauthenticated(f"client {principal.subject} is revoked or unknown",
                                   "Authorization")
         return principal
 
@@ -203,3 +203,25 @@ def current_audit(request: Request) -> AuditContext:
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 AuditDep = Annotated[AuditContext, Depends(current_audit)]
+
+
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """One route of an app as served: its full path, methods and declared access rules."""
+
+    path: str
+    methods: frozenset[str]
+    rules: list[Rule]
+    name: str
+
+
+def declared_routes(app: FastAPI) -> list[DeclaredRoute]:
+    """Every route of `app`, included routers flattened, with the rules it declares (a route
+    that is not an APIRoute declares none)."""
+    table = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        rules = rules_of(route) if isinstance(route, APIRoute) else []
+        table.append(DeclaredRoute(str(context.path), frozenset(context.methods or ()), rules,
+                                   str(context.name)))
+    return table

@@ -47,25 +47,31 @@ class Subject:
     sector: str
 
 
-async def _subject(conn: Conn, adapter: Adapter, subject_id: str) -> Subject:
+async def _subject(conn: Conn, adapter: Adapter, subject_id: str, principal: Principal,
+                   audit: AuditContext) -> Subject:
+    """The registered subject of a message, once the caller is known to own it: nothing about
+    another organisation's location (not even its sector) is told to a stranger."""
     if adapter.subject == "mobile-unit":
         unit = await get_unit(conn, subject_id)
         if unit is None:
             raise AdapterError([error("not-found", "unit", f"mobile unit {subject_id} is not "
                                       f"registered; register it with PUT /v1/mobile-units/"
                                       f"{subject_id}")])
+        audit.target = f"MobileUnit/{unit.id}"
+        check_may_report_on(principal, unit.id, unit.organization_id, audit.target)
         return Subject(unit.id, unit.organization_id, _UNIT_SECTOR[unit.kind])
     location = await get_location(conn, subject_id)
     if location is None:
         raise AdapterError([error("not-found", "subject",
                                   f"Location/{subject_id} is not registered; register it first "
                                   f"with PUT /fhir/Location/{subject_id}")])
+    audit.target = f"Location/{location.id}"
+    check_may_report_on(principal, location.id, location.organization_id, audit.target)
     if adapter.sector not in ("any", location.sector):
         raise AdapterError([error("business-rule", "subject",
                                   f"Location/{subject_id} is a {location.sector} location; "
                                   f"{adapter.path} takes {adapter.sector} data")])
     return Subject(location.id, location.organization_id, location.sector)
-
 
 
 async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, Any]:
@@ -133,10 +139,7 @@ async def accept(
     The message's subject must be the caller's own (its organisation's location or unit, or
     the unit of its device key): otherwise it is refused whole, before anything is read."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    subject = await _subject(conn, adapter, adapter.location_of(payload))
-    kind = "MobileUnit" if adapter.subject == "mobile-unit" else "Location"
-    audit.target = f"{kind}/{subject.id}"
-    check_may_report_on(principal, subject.id, subject.provider, f"{kind}/{subject.id}")
+    subject = await _subject(conn, adapter, adapter.location_of(payload), principal, audit)
     try:
         raw, result = await _validated(payload, adapter, conn, subject)
     except AdapterError as exc:

@@ -29,8 +29,10 @@ from core.settings import get_settings
 
 ALGORITHM = "ES256"
 KID_TIME = "%Y%m%dT%H%M%SZ"
-# An unknown key id makes the ring re-read its folder, at most this often.
+# An unknown key id makes the ring re-read its folder, at most this often; and it re-reads it
+# this often anyway, so a key added by `rotate` starts signing without a restart.
 RELOAD_COOLDOWN_SECONDS = 1.0
+RELOAD_INTERVAL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -129,22 +131,26 @@ class KeyRing:
                 self._keys = keys
             self._last_reload = time.monotonic()
 
+    def _reload_after(self, seconds: float) -> None:
+        if time.monotonic() - self._last_reload > seconds:
+            self.reload()
+
     def signing_key(self, now: datetime) -> SigningKey:
         """The key to sign with now."""
+        self._reload_after(RELOAD_INTERVAL_SECONDS)
         return signing_key_of(list(self._keys.values()), now, self.lead)
 
     def public_key(self, kid: str) -> ec.EllipticCurvePublicKey | None:
         """The public key for `kid`, re-reading the folder once if it is not known yet."""
         key = self._keys.get(kid)
-        if key is None and time.monotonic() - self._last_reload > RELOAD_COOLDOWN_SECONDS:
-            self.reload()
+        if key is None:
+            self._reload_after(RELOAD_COOLDOWN_SECONDS)
             key = self._keys.get(kid)
         return None if key is None else key.private_key.public_key()
 
     def jwks(self) -> dict[str, Any]:
         """The public key set: every key in the folder, during a rollover two."""
-        if time.monotonic() - self._last_reload > RELOAD_COOLDOWN_SECONDS:
-            self.reload()
+        self._reload_after(RELOAD_COOLDOWN_SECONDS)
         keys = sorted(self._keys.values(), key=lambda k: k.created_at)
         return {"keys": [k.public_jwk for k in keys]}
 

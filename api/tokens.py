@@ -9,7 +9,9 @@ through the claim names in settings, so a region can plug in its own identity pr
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,11 +94,18 @@ PLATFORM_CLAIMS = {"org": "org", "role": "role", "regions": "regions", "national
 
 
 class TokenVerifier:
-    """Verifies bearer tokens of the platform, and of the external issuer when configured."""
+    """Verifies bearer tokens of the platform, and of the external issuer when configured.
 
-    def __init__(self, settings: Settings, keys: KeyRing) -> None:
+    A client sends the same token with every request until it expires: a verified token is
+    remembered (bounded, until its `exp`), so the signature is checked once per token, not
+    once per push. Revocation is not remembered: the caller checks it on every request.
+    """
+
+    def __init__(self, settings: Settings, keys: KeyRing, remember: int = 10_000) -> None:
         self.settings = settings
         self.keys = keys
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._remember = remember
         self.external: jwt.PyJWKClient | None = None
         if settings.auth_jwks_url is not None:
             self.external = jwt.PyJWKClient(settings.auth_jwks_url, lifespan=300,
@@ -107,6 +116,16 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthenticated naming what is wrong otherwise."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = await self._verify(token)
+        self._verified[token] = (principal, expires)
+        while len(self._verified) > self._remember:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
             if issuer == self.settings.auth_platform_issuer:
@@ -119,7 +138,7 @@ class TokenVerifier:
         raise Unauthenticated(f"tokens of issuer {issuer!r} are not accepted here",
                               "Authorization")
 
-    def _platform(self, token: str) -> Principal:
+    def _platform(self, token: str) -> tuple[Principal, float]:
         kid = jwt.get_unverified_header(token).get("kid")
         key = self.keys.public_key(str(kid))
         if key is None:
@@ -129,9 +148,9 @@ class TokenVerifier:
                             audience=self.settings.auth_audience,
                             issuer=self.settings.auth_platform_issuer, leeway=LEEWAY,
                             options={"require": REQUIRED_CLAIMS})
-        return principal_of(claims, PLATFORM_CLAIMS, "platform")
+        return principal_of(claims, PLATFORM_CLAIMS, "platform"), float(claims["exp"])
 
-    def _external(self, token: str) -> Principal:
+    def _external(self, token: str) -> tuple[Principal, float]:
         assert self.external is not None and self.settings.auth_issuer is not None
         try:
             key = self.external.get_signing_key_from_jwt(token)
@@ -144,4 +163,5 @@ class TokenVerifier:
                             issuer=self.settings.auth_issuer, leeway=LEEWAY,
                             options={"require": REQUIRED_CLAIMS,
                                      "verify_aud": audience is not None})
-        return principal_of(claims, self.external_claims, self.settings.auth_issuer)
+        principal = principal_of(claims, self.external_claims, self.settings.auth_issuer)
+        return principal, float(claims["exp"])

@@ -25,6 +25,7 @@ from bench import queries
 from bench.database import STATE_DIR, BenchDatabase, bench_database
 from bench.dataset import SECTOR_SHAPE, UNIT_POSITION_EVERY, NationalDataSet
 from bench.load import LoadReport, load
+from bench.push import measure_push
 from bench.report import write
 from bench.sink import measure_sink
 from core.logs import configure_logging
@@ -113,6 +114,8 @@ def main() -> None:
     try:
         with bench_database() as db:
             results = run(db)
+        log.info("bench_push_start", note="the push path with and without authentication")
+        results["push"] = measure_push()
     except KeyboardInterrupt:
         sys.stderr.write("bench interrupted; its database is stopped\n")
         sys.exit(130)

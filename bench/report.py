@@ -9,6 +9,9 @@ from typing import Any
 
 QUERY_COLUMNS = ("query", "p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p50",
                  "ratio_p99")
+PUSH_COLUMNS = ("push", "with_auth_req_s", "without_auth_req_s", "with_auth_p50_ms",
+                "without_auth_p50_ms", "with_auth_p99_ms", "without_auth_p99_ms", "ratio_p50",
+                "ratio_p99")
 SINK_COLUMNS = ("sink", "upsert_rows_per_s", "copy_rows_per_s", "ratio", "batch_p50_ms",
                 "batch_p99_ms")
 
@@ -24,6 +27,19 @@ def _table(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
 
     rule = "-+-".join("-" * w for w in widths)
     return "\n".join([line(list(columns)), rule, *(line(r) for r in cells)])
+
+
+def _push_rows(push: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, label in (("c1", "one at a time (1 connection)"), ("c8", "8 connections")):
+        figures = push[key]
+        auth, open_ = figures["with_auth"], figures["without_auth"]
+        rows.append({"push": label, "with_auth_req_s": auth["requests_per_s"],
+                     "without_auth_req_s": open_["requests_per_s"],
+                     "with_auth_p50_ms": auth["p50_ms"], "without_auth_p50_ms": open_["p50_ms"],
+                     "with_auth_p99_ms": auth["p99_ms"], "without_auth_p99_ms": open_["p99_ms"],
+                     "ratio_p50": figures["ratio_p50"], "ratio_p99": figures["ratio_p99"]})
+    return rows
 
 
 def render(results: dict[str, Any]) -> str:
@@ -47,6 +63,11 @@ def render(results: dict[str, Any]) -> str:
         "Sink (ratio = COPY rows/s ÷ upsert rows/s; COPY into an empty copy of the table):",
         _table(SINK_COLUMNS, [sink]),
     ]
+    if "push" in results:
+        push = results["push"]
+        parts += ["", f"Push path, one SANER report per request, wrk ({push['rounds']} rounds of "
+                      f"{push['seconds_per_run']} s each, medians; ratio = with ÷ without "
+                      "authentication):", _table(PUSH_COLUMNS, _push_rows(push))]
     notes = [f"  {q['query']}: {q['note']}" for q in results["queries"] if q.get("note")]
     return "\n".join([*parts, "", "Notes:", *notes, ""]) if notes else "\n".join(parts) + "\n"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.ratelimit import Limit
@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         """The token bucket of a role."""
         rate, burst = str(getattr(self, f"rate_limit_{role}")).split("/")
         return Limit(rate=float(rate), burst=float(burst))
+
+    @field_validator("auth_issuer", "auth_jwks_url", "auth_external_audience", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A deployment template passes an unset variable as "": that means "not configured".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _external_issuer_complete(self) -> Settings:

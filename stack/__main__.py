@@ -77,9 +77,10 @@ def _tokens(config: StackConfig) -> str:
     zcv_token = access_token(config.api_url, zcv)
     admin_token = access_token(config.api_url, admin_credentials)
     return (
-        "Tokens (valid 30 min; clients in .local/credentials/, get new tokens with\n"
+        "Tokens (valid 30 min; new ones: .venv/bin/python -m stack tokens, or\n"
         "  curl -d grant_type=client_credentials -d client_id=... -d client_secret=... "
-        f"{config.api_url}/oauth/token):\n"
+        f"{config.api_url}/oauth/token\n  with a client's credentials from "
+        f"{config.state_dir}/credentials/):\n"
         f"  ZCV West   export ZCV_TOKEN={zcv_token}\n"
         f"  admin      export ADMIN_TOKEN={admin_token}\n"
         "Then, for example:\n"
@@ -87,6 +88,11 @@ def _tokens(config: StackConfig) -> str:
         f"'{config.api_url}/v1/availability?region=west'\n"
         f"  curl -H \"Authorization: Bearer $ADMIN_TOKEN\" {config.api_url}/v1/admin/audit\n"
     )
+
+
+def cmd_tokens(config: StackConfig) -> None:
+    """Print fresh tokens for a ZCV of West and for the admin (the stack must be up)."""
+    _say(_tokens(config))
 
 
 def cmd_run(config: StackConfig) -> None:
@@ -126,7 +132,8 @@ def cmd_run(config: StackConfig) -> None:
 
 def main() -> None:
     """Parse the command and run it."""
-    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "run": cmd_run}
+    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "run": cmd_run,
+                "tokens": cmd_tokens}
     parser = argparse.ArgumentParser(prog="python -m stack")
     parser.add_argument("command", choices=sorted(commands))
     args = parser.parse_args()

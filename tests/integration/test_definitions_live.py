@@ -23,23 +23,23 @@ SUMMER = timezone(timedelta(hours=2))
 
 
 def test_each_figure_keeps_the_definition_version_of_its_observed_date(
-    api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+    provider: httpx.Client, zcv: httpx.Client, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
     before_v2 = datetime(2026, 6, 30, 12, 0, tzinfo=SUMMER)
-    push(api, hospital, {"numICUBedsAvail": 3}, before_v2).raise_for_status()
-    push(api, hospital, {"numICUBedsAvail": 5}).raise_for_status()
+    push(provider, hospital, {"numICUBedsAvail": 3}, before_v2).raise_for_status()
+    push(provider, hospital, {"numICUBedsAvail": 5}).raise_for_status()
     wait_for(lambda: stored_count(db, hospital) == 2, timeout=20, what="both reports")
     versions = db.execute(
         "SELECT observed_at, definition_version FROM observation WHERE location_id = %s"
         " ORDER BY observed_at", (hospital,)).fetchall()
     assert [v for _, v in versions] == [1, 2]
     assert versions[0][0] == before_v2
-    live = figures_of(api, hospital)["hospital.beds.ic.available"]
+    live = figures_of(zcv, hospital)["hospital.beds.ic.available"]
     assert (live["value"], live["definition_version"]) == (5, 2)
 
 
 def test_the_sink_refuses_an_observation_that_breaks_its_definition(
-    stack: StackConfig, api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+    stack: StackConfig, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
     now = datetime.now(UTC)
     wrong = Observation(
@@ -59,16 +59,19 @@ def test_the_sink_refuses_an_observation_that_breaks_its_definition(
     assert stored_count(db, hospital) == 0
 
 
-def test_definitions_are_served_as_json_and_as_a_page(api: httpx.Client) -> None:
-    listed = api.get("/v1/definitions").json()
+def test_definitions_are_served_as_json_and_as_a_page(
+    api: httpx.Client, zcv: httpx.Client,
+) -> None:
+    listed = zcv.get("/v1/definitions").json()
     codes = {d["code"] for d in listed}
     assert {"hospital.seh.status", "gp.consults.u3.free", "ambulance.available.a1"} <= codes
-    versions = api.get("/v1/definitions", params={"code": "hospital.beds.ic.available"}).json()
+    versions = zcv.get("/v1/definitions", params={"code": "hospital.beds.ic.available"}).json()
     assert [v["version"] for v in versions] == [1, 2] and versions[1]["change_note"]
-    assert api.get("/v1/definitions", params={"code": "nope.nothing"}).status_code == 404
-    hap_only = api.get("/v1/definitions", params={"sector": "hap"}).json()
+    assert zcv.get("/v1/definitions", params={"code": "nope.nothing"}).status_code == 404
+    hap_only = zcv.get("/v1/definitions", params={"sector": "hap"}).json()
     assert hap_only and {d["sector"] for d in hap_only} == {"hap"}
-    page = api.get("/catalogue")
+    assert api.get("/v1/definitions").status_code == 401  # the JSON is for signed-in systems
+    page = api.get("/catalogue")  # the page is for everyone
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'id="hospital.seh.status"' in page.text
     json.dumps(listed)  # plain JSON, ready for other systems

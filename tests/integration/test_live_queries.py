@@ -2,9 +2,11 @@
 
 One organisation runs hospitals in Leiden (West), Utrecht (Midden-Nederland, West's neighbour)
 and Maastricht (Limburg, far away), and two HAPs in Limburg; it pushes SANER bed reports,
-NEDOCS inputs and HAP status. Ambulances drive around Zwolle. Other tests share the stack, so
-assertions look at this module's own locations and units, or compare region figures with the
-per-location figures of the same query.
+NEDOCS inputs and HAP status with its own provider client. Ambulances drive around Zwolle,
+their trackers reporting with their device keys. The queries are read by a national ZCV, the
+provider overview by the admin. Other tests share the stack, so assertions look at this module's
+own locations and units, or compare region figures with the per-location figures of the same
+query.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from stack import demo
 from storage.geo import Point, haversine_km
+from tests.identities import Platform
 from tests.integration.helpers import push
 from tests.integration.test_storage_queries import refresh_rollups
 from tests.waiting import wait_for
@@ -40,6 +43,7 @@ class Site:
     suffix: str
     now: datetime
     history_start: datetime
+    client: httpx.Client  # the organisation's provider client
 
     def loc(self, name: str) -> str:
         """Location id of one of this module's sites."""
@@ -56,8 +60,6 @@ class Site:
 
 
 def _register(api: httpx.Client, site: Site) -> None:
-    org = demo.organization_resource(site.org, "Zorggroep Test", "12345670")
-    api.put(f"/fhir/Organization/{site.org}", json=org).raise_for_status()
     for name, (region, lat, lon) in HOSPITALS.items():
         loc = demo.location_resource(site.loc(name), site.org, f"Ziekenhuis {name}", region,
                                      lat, lon)
@@ -125,14 +127,16 @@ def _expected_observations() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(api: httpx.Client, stack: Any) -> Site:
-    """Registered, with every figure stored and the roll-ups filled."""
+def site(platform: Platform, stack: Any) -> Site:
+    """Registered by its own provider, with every figure stored and the roll-ups filled."""
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
     yesterday = now.replace(hour=0, minute=0, second=0) - timedelta(days=1)
-    result = Site(uuid.uuid4().hex[:8], now, yesterday + timedelta(hours=8))
-    _register(api, result)
-    _push_history(api, result)
-    _push_live(api, result)
+    suffix = uuid.uuid4().hex[:8]
+    provider = platform.provider(f"lq-org-{suffix}", "Zorggroep Test", "12345670")
+    result = Site(suffix, now, yesterday + timedelta(hours=8), provider)
+    _register(provider, result)
+    _push_history(provider, result)
+    _push_live(provider, result)
     with psycopg.connect(stack.database_url, autocommit=True) as db:
         wait_for(lambda: _stored(db, result) >= _expected_observations(), timeout=60,
                  what="every pushed figure stored")
@@ -140,8 +144,8 @@ def site(api: httpx.Client, stack: Any) -> Site:
     return result
 
 
-def _get(api: httpx.Client, path: str, **params: Any) -> Any:
-    answer = api.get(path, params=params)
+def _get(client: httpx.Client, path: str, **params: Any) -> Any:
+    answer = client.get(path, params=params)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -157,25 +161,25 @@ def _figures(location: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["definition"]: f for f in location["figures"]}
 
 
-def test_region_neighbours_and_national(api: httpx.Client, site: Site) -> None:
-    west = _get(api, "/v1/availability", region="west")
+def test_region_neighbours_and_national(zcv: httpx.Client, site: Site) -> None:
+    west = _get(zcv, "/v1/availability", region="west")
     assert list(_ours(west, site)) == ["leiden"]
     assert west["regions"] == ["west"]
-    around = _get(api, "/v1/availability", region="west", neighbours="true")
+    around = _get(zcv, "/v1/availability", region="west", neighbours="true")
     assert set(_ours(around, site)) == {"leiden", "utrecht"}
     assert set(around["regions"]) == {"west", "noord-holland-flevoland", "midden-nederland",
                                       "zuidwest"}
-    national = _get(api, "/v1/availability")
+    national = _get(zcv, "/v1/availability")
     assert set(_ours(national, site)) >= {"leiden", "utrecht", "maastricht", "hap-heerlen"}
     assert national["regions"] is None
-    assert set(_ours(_get(api, "/v1/availability", sector="hap"), site)) == {
+    assert set(_ours(_get(zcv, "/v1/availability", sector="hap"), site)) == {
         "hap-maastricht", "hap-heerlen"}
 
 
 def test_figures_keep_time_age_staleness_version_and_not_reported(
-    api: httpx.Client, site: Site,
+    zcv: httpx.Client, site: Site,
 ) -> None:
-    body = _get(api, "/v1/availability", region="west", neighbours="true",
+    body = _get(zcv, "/v1/availability", region="west", neighbours="true",
                 item="hospital.beds.ic.available")
     leiden = _figures(_ours(body, site)["leiden"])["hospital.beds.ic.available"]
     assert leiden["value"] == 5 and leiden["reported"] and not leiden["stale"]
@@ -187,19 +191,19 @@ def test_figures_keep_time_age_staleness_version_and_not_reported(
     assert utrecht["not_reported_reason"]
 
 
-def test_item_prefix_matches_whole_segments(api: httpx.Client, site: Site) -> None:
-    body = _get(api, "/v1/availability", region="west", item="hospital.beds.ic")
+def test_item_prefix_matches_whole_segments(zcv: httpx.Client, site: Site) -> None:
+    body = _get(zcv, "/v1/availability", region="west", item="hospital.beds.ic")
     assert set(_figures(_ours(body, site)["leiden"])) == {"hospital.beds.ic.available",
                                                           "hospital.beds.ic.staffed"}
-    beds = _get(api, "/v1/availability", region="west", item="hospital.beds")
+    beds = _get(zcv, "/v1/availability", region="west", item="hospital.beds")
     assert "hospital.beds.inpatient.available" in _figures(_ours(beds, site)["leiden"])
     for bad in ("hospital.beds.i", "nothing.like.this"):
-        assert api.get("/v1/availability", params={"item": bad}).status_code == 422
+        assert zcv.get("/v1/availability", params={"item": bad}).status_code == 422
 
 
-def test_radius_orders_by_distance(api: httpx.Client, site: Site) -> None:
+def test_radius_orders_by_distance(zcv: httpx.Client, site: Site) -> None:
     near = f"{LEIDEN_CENTRAAL.latitude},{LEIDEN_CENTRAAL.longitude}"
-    body = _get(api, "/v1/availability", near=near, radius_km=60,
+    body = _get(zcv, "/v1/availability", near=near, radius_km=60,
                 item="hospital.beds.ic.available")
     distances = [loc["distance_km"] for loc in body["locations"]]
     assert distances == sorted(distances)
@@ -208,12 +212,12 @@ def test_radius_orders_by_distance(api: httpx.Client, site: Site) -> None:
     assert list(ours) == ["leiden", "utrecht"]
     expected = haversine_km(LEIDEN_CENTRAAL, Point(*HOSPITALS["utrecht"][1:]))
     assert ours["utrecht"]["distance_km"] == pytest.approx(expected, abs=0.01)
-    assert api.get("/v1/availability", params={"radius_km": 5}).status_code == 422
-    assert api.get("/v1/availability", params={"near": "52.1"}).status_code == 422
+    assert zcv.get("/v1/availability", params={"radius_km": 5}).status_code == 422
+    assert zcv.get("/v1/availability", params={"near": "52.1"}).status_code == 422
 
 
-def test_busyness_per_location_has_the_same_filters(api: httpx.Client, site: Site) -> None:
-    body = _get(api, "/v1/busyness", region="limburg", sector="hap", item="hap.uitloop.phone")
+def test_busyness_per_location_has_the_same_filters(zcv: httpx.Client, site: Site) -> None:
+    body = _get(zcv, "/v1/busyness", region="limburg", sector="hap", item="hap.uitloop.phone")
     ours = _ours(body, site)
     assert set(ours) == {"hap-maastricht", "hap-heerlen"}
     assert _figures(ours["hap-heerlen"])["hap.uitloop.phone.queue"]["value"] == 3
@@ -226,9 +230,9 @@ def _region_items(body: dict[str, Any], region: str) -> dict[str, dict[str, Any]
     return {i["definition"]: i for i in found["items"]}
 
 
-def test_busyness_per_region_applies_each_items_roll_up(api: httpx.Client, site: Site) -> None:
+def test_busyness_per_region_applies_each_items_roll_up(zcv: httpx.Client, site: Site) -> None:
     # Only this module has HAPs in Limburg: the roll-up is known exactly.
-    hap = _region_items(_get(api, "/v1/busyness/regions", region="limburg", sector="hap"),
+    hap = _region_items(_get(zcv, "/v1/busyness/regions", region="limburg", sector="hap"),
                         "limburg")
     queue = hap["hap.uitloop.phone.queue"]
     assert (queue["rollup"], queue["value"], queue["min"], queue["max"]) == ("sum", 8, 3, 5)
@@ -239,12 +243,12 @@ def test_busyness_per_region_applies_each_items_roll_up(api: httpx.Client, site:
     assert (wait["rollup"], wait["value"]) == ("latest", 60)  # Heerlen reported last
 
 
-def test_busyness_regions_agree_with_the_locations(api: httpx.Client, site: Site) -> None:
-    regions = _get(api, "/v1/busyness/regions", region="west", neighbours="true",
+def test_busyness_regions_agree_with_the_locations(zcv: httpx.Client, site: Site) -> None:
+    regions = _get(zcv, "/v1/busyness/regions", region="west", neighbours="true",
                    sector="hospital")
     assert [r["region"] for r in regions["regions"]] == [
         "west", "noord-holland-flevoland", "midden-nederland", "zuidwest"]
-    locations = _get(api, "/v1/busyness", region="midden-nederland", sector="hospital")
+    locations = _get(zcv, "/v1/busyness", region="midden-nederland", sector="hospital")
     figures = [f for loc in locations["locations"] for f in loc["figures"]]
     items = _region_items(regions, "midden-nederland")
     patients = [f["value"] for f in figures if f["definition"] == "hospital.seh.patients"]
@@ -254,24 +258,26 @@ def test_busyness_regions_agree_with_the_locations(api: httpx.Client, site: Site
     band = items["hospital.seh.nedocs_band"]
     assert band["counts"] == {code: bands.count(code) for code in set(bands) if code}
     assert band["min"] is None and sum(band["counts"].values()) == band["locations_reporting"]
-    assert api.get("/v1/busyness/regions", params={"neighbours": "true"}).status_code == 422
+    assert zcv.get("/v1/busyness/regions", params={"neighbours": "true"}).status_code == 422
 
 
 @pytest.fixture(scope="module")
 def ambulances(api: httpx.Client, stack: Any, site: Site) -> Iterator[dict[str, str]]:
     """Four ambulances east of Zwolle at 1, 3, 5 and 8 km, in LSIV statuses 2 (on scene),
-    5 (free), 6 (at post) and 1 (driving to an incident); positions over OsmAnd."""
+    5 (free), 6 (at post) and 1 (driving to an incident); registered by their provider,
+    positions over OsmAnd from each tracker with its unit's device key."""
     plan = {"amb1": (1, "2"), "amb2": (3, "5"), "amb3": (5, "6"), "amb4": (8, "1")}
     moment = datetime.now(UTC).replace(microsecond=0)
     with psycopg.connect(stack.database_url, autocommit=True) as db:
         for name, (km_east, status) in plan.items():
             unit = site.unit(name)
-            api.put(f"/v1/mobile-units/{unit}", json={
+            registered = site.client.put(f"/v1/mobile-units/{unit}", json={
                 "kind": "ambulance", "organization_id": site.org, "label": name,
-                "roaz_region": "zwolle"}).raise_for_status()
+                "roaz_region": "zwolle"})
+            assert registered.status_code == 201, registered.text
             # About 67.8 km per degree of longitude at Zwolle's latitude.
             answer = api.get("/osmand", params={
-                "id": unit, "lat": str(ZWOLLE.latitude),
+                "key": registered.json()["device_key"], "id": unit, "lat": str(ZWOLLE.latitude),
                 "lon": f"{ZWOLLE.longitude + km_east / 67.8:.6f}",
                 "timestamp": str(int(moment.timestamp()))})
             assert answer.status_code == 200, answer.text
@@ -287,9 +293,9 @@ def ambulances(api: httpx.Client, stack: Any, site: Site) -> Iterator[dict[str, 
     yield {name: status for name, (_, status) in plan.items()}
 
 
-def test_units_near_a_point_nearest_first(api: httpx.Client, site: Site,
+def test_units_near_a_point_nearest_first(zcv: httpx.Client, site: Site,
                                           ambulances: dict[str, str]) -> None:
-    units = _get(api, "/v1/units", kind="ambulance", near=f"{ZWOLLE.latitude},{ZWOLLE.longitude}",
+    units = _get(zcv, "/v1/units", kind="ambulance", near=f"{ZWOLLE.latitude},{ZWOLLE.longitude}",
                  radius_km=6)
     ours = [u for u in units if u["id"].endswith(site.suffix)]
     assert [u["id"] for u in ours] == [site.unit(n) for n in ("amb1", "amb2", "amb3")]
@@ -297,22 +303,22 @@ def test_units_near_a_point_nearest_first(api: httpx.Client, site: Site,
     assert [u["available"] for u in ours] == [False, True, True]
 
 
-def test_nearest_available_ambulances(api: httpx.Client, site: Site,
+def test_nearest_available_ambulances(zcv: httpx.Client, site: Site,
                                       ambulances: dict[str, str]) -> None:
     near = f"{ZWOLLE.latitude},{ZWOLLE.longitude}"
-    found = _get(api, "/v1/units/nearest", near=near, kind="ambulance", n=2)
+    found = _get(zcv, "/v1/units/nearest", near=near, kind="ambulance", n=2)
     assert [u["id"] for u in found] == [site.unit("amb2"), site.unit("amb3")]
     assert [u["status"] for u in found] == ["5", "6"]
     first = found[0]
     assert first["available"] and not first["stale"] and first["age_seconds"] >= 0
     assert first["distance_km"] == pytest.approx(3, abs=0.1)
-    any_status = _get(api, "/v1/units/nearest", near=near, n=1, available="false")
+    any_status = _get(zcv, "/v1/units/nearest", near=near, n=1, available="false")
     assert [u["id"] for u in any_status] == [site.unit("amb1")]
-    assert api.get("/v1/units/nearest", params={"near": "95,5"}).status_code == 422
+    assert zcv.get("/v1/units/nearest", params={"near": "95,5"}).status_code == 422
 
 
-def _history(api: httpx.Client, site: Site, resolution: str, **scope: str) -> list[Any]:
-    body = _get(api, "/v1/history", definition="hospital.beds.ic.available",
+def _history(zcv: httpx.Client, site: Site, resolution: str, **scope: str) -> list[Any]:
+    body = _get(zcv, "/v1/history", definition="hospital.beds.ic.available",
                 resolution=resolution, **{"from": site.history_start.isoformat(),
                                           "to": (site.history_start
                                                  + timedelta(hours=2)).isoformat()}, **scope)
@@ -320,32 +326,32 @@ def _history(api: httpx.Client, site: Site, resolution: str, **scope: str) -> li
     return list(body["points"])
 
 
-def test_history_of_a_location_raw_and_bucketed(api: httpx.Client, site: Site) -> None:
+def test_history_of_a_location_raw_and_bucketed(zcv: httpx.Client, site: Site) -> None:
     h0 = site.history_start
-    raw = _history(api, site, "raw", location=site.loc("leiden"))
+    raw = _history(zcv, site, "raw", location=site.loc("leiden"))
     assert [p["value"] for p in raw] == [10, 12, 14, 16]
     assert datetime.fromisoformat(raw[0]["observed_at"]) == h0 + timedelta(minutes=1)
     assert raw[0]["bucket"] is None
-    five = _history(api, site, "5m", location=site.loc("leiden"))
+    five = _history(zcv, site, "5m", location=site.loc("leiden"))
     assert [(datetime.fromisoformat(p["bucket"]) - h0, p["value"]) for p in five] == [
         (timedelta(0), 12), (timedelta(minutes=5), 14), (timedelta(hours=1), 16)]
-    hourly = _history(api, site, "1h", location=site.loc("utrecht"))
+    hourly = _history(zcv, site, "1h", location=site.loc("utrecht"))
     # Utrecht's last figure of 08:00-09:00 was "not reported": null, not 0.
     assert [(p["value"], p["locations"]) for p in hourly] == [(None, 0), (27, 1)]
 
 
-def test_history_of_a_region_rolls_up_across_locations(api: httpx.Client, site: Site) -> None:
-    five = _history(api, site, "5m", region="west", neighbours="true")
+def test_history_of_a_region_rolls_up_across_locations(zcv: httpx.Client, site: Site) -> None:
+    five = _history(zcv, site, "5m", region="west", neighbours="true")
     # 08:05-08:10: Utrecht's last figure was "not reported", so only Leiden's counts.
     assert [(p["value"], p["locations"]) for p in five] == [(32, 2), (14, 1), (43, 2)]
-    hourly = _history(api, site, "1h", region="west", neighbours="true")
+    hourly = _history(zcv, site, "1h", region="west", neighbours="true")
     assert [(p["value"], p["locations"]) for p in hourly] == [(14, 1), (43, 2)]
-    daily = _history(api, site, "1d", region="west", neighbours="true")
+    daily = _history(zcv, site, "1d", region="west", neighbours="true")
     assert [(datetime.fromisoformat(p["bucket"]), p["value"], p["locations"])
             for p in daily] == [(site.history_start.replace(hour=0), 43, 2)]
 
 
-def test_history_refuses_bad_requests(api: httpx.Client, site: Site) -> None:
+def test_history_refuses_bad_requests(zcv: httpx.Client, site: Site) -> None:
     start = site.history_start
     cases = [
         {"definition": "no.such.item"},
@@ -358,20 +364,22 @@ def test_history_refuses_bad_requests(api: httpx.Client, site: Site) -> None:
         {"definition": "hospital.beds.ic.available", "resolution": "2m"},
     ]
     for params in cases:
-        answer = api.get("/v1/history", params=params)
+        answer = zcv.get("/v1/history", params=params)
         assert answer.status_code == 422, (params, answer.text)
-    assert "31 days" in api.get("/v1/history", params=cases[1]).text
+        assert answer.json()["resourceType"] == "OperationOutcome", (params, answer.text)
+    issue = zcv.get("/v1/history", params=cases[1]).json()["issue"][0]
+    assert issue["expression"] == ["from"] and "31 days" in issue["diagnostics"]
 
 
-def _provider(api: httpx.Client, site: Site, sector: str) -> dict[str, Any]:
-    body = _get(api, "/v1/admin/providers", sector=sector)
+def _provider(admin: httpx.Client, site: Site, sector: str) -> dict[str, Any]:
+    body = _get(admin, "/v1/admin/providers", sector=sector)
     return next(p for p in body["providers"] if p["organization_id"] == site.org)
 
 
 def test_provider_overview_counts_deliveries_freshness_and_rejections(
-    api: httpx.Client, site: Site,
+    admin: httpx.Client, site: Site,
 ) -> None:
-    hospitals = _provider(api, site, "hospital")
+    hospitals = _provider(admin, site, "hospital")
     assert (hospitals["locations"], hospitals["sector"]) == (3, "hospital")
     assert datetime.fromisoformat(hospitals["last_delivery"]) >= site.now
     assert hospitals["figures_not_reported"] == 1  # Utrecht's IC beds
@@ -379,15 +387,15 @@ def test_provider_overview_counts_deliveries_freshness_and_rejections(
     assert 0 < hospitals["fresh_share"] <= 1
     assert hospitals["figures_fresh"] <= hospitals["figures"]
     assert hospitals["rejected_24h"] == {}
-    haps = _provider(api, site, "hap")
+    haps = _provider(admin, site, "hap")
     assert (haps["locations"], haps["fresh_share"]) == (2, 1.0)
 
-    bad = push(api, site.loc("leiden"), {"numICUBedsAvail": -4})
+    bad = push(site.client, site.loc("leiden"), {"numICUBedsAvail": -4})
     assert bad.status_code == 422, bad.text
-    refused = _provider(api, site, "hospital")["rejected_24h"]
+    refused = _provider(admin, site, "hospital")["rejected_24h"]
     assert sum(refused.values()) == 1
-    assert _provider(api, site, "hap")["rejected_24h"] == {}
-    assert api.get("/v1/admin/providers", params={"sector": "garage"}).status_code == 422
+    assert _provider(admin, site, "hap")["rejected_24h"] == {}
+    assert admin.get("/v1/admin/providers", params={"sector": "garage"}).status_code == 422
 
 
 def test_openapi_documents_the_queries(api: httpx.Client) -> None:

@@ -29,12 +29,12 @@ def prometheus(stack: StackConfig, tmp_path: Path) -> Iterator[str]:
 
 
 def test_every_panel_and_alert_evaluates_on_metrics_the_platform_exposes(
-    api: httpx.Client, hospital: str, db: psycopg.Connection[Any], prometheus: str,
+    provider: httpx.Client, hospital: str, db: psycopg.Connection[Any], prometheus: str,
     tmp_path: Path,
 ) -> None:
     # Traffic of every kind the panels show: accepted, refused, a part not stored, stored.
-    assert push(api, hospital, {"numICUBeds": 10, "numC19HospPats": 2}).status_code == 202
-    assert push(api, hospital, {"numICUBeds": -1}).status_code == 422
+    assert push(provider, hospital, {"numICUBeds": 10, "numC19HospPats": 2}).status_code == 202
+    assert push(provider, hospital, {"numICUBeds": -1}).status_code == 422
     wait_for(lambda: stored_count(db, hospital) >= 1, timeout=20, what="a stored figure")
 
     wait_for(lambda: monitoring.targets_up(prometheus), timeout=30, what="both targets up")

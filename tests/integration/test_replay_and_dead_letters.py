@@ -44,9 +44,9 @@ def _dead_letters(stack: StackConfig, key: bytes) -> list[dict[str, Any]]:
 
 
 def test_replaying_a_raw_message_changes_nothing(
-    stack: StackConfig, api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+    stack: StackConfig, provider: httpx.Client, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
-    push(api, hospital, {"numICUBeds": 30, "numICUBedsOcc": 20}).raise_for_status()
+    push(provider, hospital, {"numICUBeds": 30, "numICUBedsOcc": 20}).raise_for_status()
     wait_for(lambda: stored_count(db, hospital) == 2, timeout=20, what="first report")
     query = "SELECT * FROM observation WHERE location_id = %s ORDER BY definition"
     before = db.execute(query, (hospital,)).fetchall()
@@ -61,7 +61,7 @@ def test_replaying_a_raw_message_changes_nothing(
     _produce(stack, hospital.encode(), raw.model_dump_json().encode())
     # Same key, same partition: once this later report is stored, the replay was processed.
     later = datetime.now(UTC) + timedelta(seconds=1)
-    push(api, hospital, {"numICUBedsOcc": 21}, later).raise_for_status()
+    push(provider, hospital, {"numICUBedsOcc": 21}, later).raise_for_status()
     wait_for(lambda: stored_count(db, hospital) == 3, timeout=20, what="barrier report")
 
     after = [r for r in db.execute(query, (hospital,)).fetchall() if r[2] != later]
@@ -71,7 +71,7 @@ def test_replaying_a_raw_message_changes_nothing(
 
 
 def test_bad_stream_input_goes_to_the_dead_letter_topic_with_a_reason(
-    stack: StackConfig, api: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+    stack: StackConfig, provider: httpx.Client, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
     garbage_key = f"garbage-{uuid.uuid4()}".encode()
     _produce(stack, garbage_key, b"\xff not json")
@@ -91,5 +91,5 @@ def test_bad_stream_input_goes_to_the_dead_letter_topic_with_a_reason(
     assert "MeasureReport.period" in refused[0]["detail"]
 
     # The worker carries on after bad input.
-    push(api, hospital, {"numICUBeds": 7}).raise_for_status()
+    push(provider, hospital, {"numICUBeds": 7}).raise_for_status()
     wait_for(lambda: stored_count(db, hospital) == 1, timeout=20, what="report after bad input")

@@ -20,22 +20,23 @@ REPORTS = 300
 FIGURES_PER_REPORT = 2
 
 
-def _push_stream(api: httpx.Client, location_id: str, t0: datetime, sent: list[int]) -> None:
+def _push_stream(provider: httpx.Client, location_id: str, t0: datetime,
+                 sent: list[int]) -> None:
     for i in range(REPORTS):
         figures = {"numICUBeds": 400, "numICUBedsOcc": i % 400}
-        push(api, location_id, figures, t0 + timedelta(seconds=i)).raise_for_status()
+        push(provider, location_id, figures, t0 + timedelta(seconds=i)).raise_for_status()
         sent.append(i)
         time.sleep(0.01)  # a steady stream, so the worker is stopped in the middle of it
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["sigterm", "sigkill"])
 def test_every_report_is_stored_exactly_once_across_a_worker_restart(
-    crash: bool, stack: StackConfig, api: httpx.Client, hospital: str,
+    crash: bool, stack: StackConfig, provider: httpx.Client, hospital: str,
     db: psycopg.Connection[Any],
 ) -> None:
     t0 = datetime.now(UTC) - timedelta(hours=1)
     sent: list[int] = []
-    pusher = threading.Thread(target=_push_stream, args=(api, hospital, t0, sent))
+    pusher = threading.Thread(target=_push_stream, args=(provider, hospital, t0, sent))
     pusher.start()
     try:
         wait_for(lambda: stored_count(db, hospital) >= 40, timeout=30, what="worker busy")

@@ -1,5 +1,7 @@
 """Ambulance capacity via LSIV, end to end: feed messages on the LSIV topic -> bridge and fleet
-agents in the stream worker -> region figures, vehicle statuses and positions over HTTP."""
+agents in the stream worker -> region figures, vehicle statuses and positions over HTTP.
+
+LSIV comes over Kafka and needs no token; the figures and units are read by a national ZCV."""
 
 from __future__ import annotations
 
@@ -48,19 +50,20 @@ def _status(vehicle_id: str, kind: str, status: str, at: datetime,
             "status": status, "at": at.isoformat()}
 
 
-def _figures(api: httpx.Client, endpoint: str, location_id: str) -> dict[str, Any]:
-    body = api.get(f"/v1/{endpoint}", params={"sector": "ambulance"}).json()
-    for location in body["locations"]:
+def _figures(zcv: httpx.Client, endpoint: str, location_id: str) -> dict[str, Any]:
+    answer = zcv.get(f"/v1/{endpoint}", params={"sector": "ambulance"})
+    assert answer.status_code == 200, answer.text
+    for location in answer.json()["locations"]:
         if location["location_id"] == location_id:
             return {f["definition"]: f for f in location["figures"]}
     return {}
 
 
-def _region_shows(api: httpx.Client, location_id: str, expected: dict[str, Any],
+def _region_shows(zcv: httpx.Client, location_id: str, expected: dict[str, Any],
                   observed_at: datetime) -> dict[str, Any] | None:
     """The region's figures once all of `expected` show, observed at `observed_at`."""
-    figures = {**_figures(api, "availability", location_id),
-               **_figures(api, "busyness", location_id)}
+    figures = {**_figures(zcv, "availability", location_id),
+               **_figures(zcv, "busyness", location_id)}
     for code, value in expected.items():
         figure = figures.get(code)
         if figure is None or figure["value"] != value or (
@@ -95,7 +98,7 @@ def _latest(sent: Sequence[dict[str, Any]], kind: str) -> dict[str, dict[str, An
 
 
 def test_simulated_feed_shows_region_figures_statuses_and_positions(
-    stack: StackConfig, api: httpx.Client,
+    stack: StackConfig, zcv: httpx.Client,
 ) -> None:
     prefix = f"t{uuid.uuid4().hex[:6]}"
     producer = _producer(stack)
@@ -109,7 +112,7 @@ def test_simulated_feed_shows_region_figures_statuses_and_positions(
     expected = region_figures(vehicles)
     observed_at = max(datetime.fromisoformat(m["at"]) for m in statuses.values())
 
-    figures = wait_for(lambda: _region_shows(api, "rav-vr16", expected, observed_at),
+    figures = wait_for(lambda: _region_shows(zcv, "rav-vr16", expected, observed_at),
                        timeout=60, what=f"vr16 figures {expected}")
     assert expected[FIGURES[0]] != expected[FIGURES[2]]  # the seed has free zorgambulances
     for code in (*FIGURES, SHARE):
@@ -117,8 +120,9 @@ def test_simulated_feed_shows_region_figures_statuses_and_positions(
         assert figures[code]["reported"] is True
 
     def units() -> list[dict[str, Any]] | None:
-        found = [u for u in api.get("/v1/units", params={"kind": "ambulance"}).json()
-                 if u["id"].startswith(prefix)]
+        answer = zcv.get("/v1/units", params={"kind": "ambulance"})
+        assert answer.status_code == 200, answer.text
+        found = [u for u in answer.json() if u["id"].startswith(prefix)]
         done = len(found) == len(positions) and all(
             u["status"] == statuses[u["id"]]["status"]
             and datetime.fromisoformat(u["observed_at"])
@@ -133,14 +137,14 @@ def test_simulated_feed_shows_region_figures_statuses_and_positions(
 
 
 def test_counts_ignore_late_statuses_and_a_bad_message_is_dead_lettered(
-    stack: StackConfig, api: httpx.Client, db: psycopg.Connection[Any],
+    stack: StackConfig, zcv: httpx.Client, db: psycopg.Connection[Any],
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     a1, b1, a2, bad = (f"amb{suffix}-17-{n}" for n in (201, 202, 203, 204))
     t0 = datetime.now(UTC) - timedelta(minutes=4)
     _send(stack, [_status(a1, "A", "6", t0), _status(b1, "B", "6", t0),
                   _status(a2, "A", "2", t0)])
-    wait_for(lambda: _region_shows(api, "rav-vr17", {
+    wait_for(lambda: _region_shows(zcv, "rav-vr17", {
         FIGURES[0]: 1, FIGURES[1]: 1, FIGURES[2]: 2, SHARE: 33.3}, t0),
         timeout=60, what="vr17 figures with one A on scene")
 
@@ -148,7 +152,7 @@ def test_counts_ignore_late_statuses_and_a_bad_message_is_dead_lettered(
     late = _status(a1, "A", "1", t0 - timedelta(minutes=3))  # older than what is known
     back = _status(a2, "A", "5", t0 + timedelta(minutes=2))
     _send(stack, [wrong, late, back])
-    wait_for(lambda: _region_shows(api, "rav-vr17", {
+    wait_for(lambda: _region_shows(zcv, "rav-vr17", {
         FIGURES[0]: 2, FIGURES[1]: 2, FIGURES[2]: 3, SHARE: 0.0},
         t0 + timedelta(minutes=2)), timeout=60, what="vr17 after the bad and the late message")
 
@@ -165,14 +169,14 @@ def test_counts_ignore_late_statuses_and_a_bad_message_is_dead_lettered(
 
 
 def test_the_fleet_table_survives_a_worker_restart(
-    stack: StackConfig, api: httpx.Client,
+    stack: StackConfig, zcv: httpx.Client,
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     t0 = datetime.now(UTC) - timedelta(minutes=3)
     first = [_status(f"amb{suffix}-18-{n}", "A", status, t0, "vr18")
              for n, status in ((301, "6"), (302, "1"))]
     _send(stack, first)
-    wait_for(lambda: _region_shows(api, "rav-vr18", {FIGURES[0]: 1, SHARE: 50.0}, t0),
+    wait_for(lambda: _region_shows(zcv, "rav-vr18", {FIGURES[0]: 1, SHARE: 50.0}, t0),
              timeout=60, what="vr18 figures before the restart")
 
     lifecycle.stop_worker(stack)
@@ -180,6 +184,6 @@ def test_the_fleet_table_survives_a_worker_restart(
     later = t0 + timedelta(minutes=1)
     _send(stack, [_status(f"amb{suffix}-18-303", "B", "5", later, "vr18")])
     # Counted with the two vehicles known before the restart: they came back from the table.
-    wait_for(lambda: _region_shows(api, "rav-vr18", {
+    wait_for(lambda: _region_shows(zcv, "rav-vr18", {
         FIGURES[0]: 1, FIGURES[2]: 2, SHARE: 33.3}, later), timeout=90,
         what="vr18 figures after the restart")

@@ -11,56 +11,58 @@ import httpx
 import psycopg
 import pytest
 
-from stack.demo import location_resource, organization_resource
+from stack.demo import location_resource
+from tests.identities import Platform, Site
 from tests.integration.helpers import raw_count, stored_count
 from tests.waiting import wait_for
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
-def _register(api: httpx.Client, sector: str, name: str, lat: float, lon: float) -> str:
+def _register(platform: Platform, sector: str, name: str, lat: float, lon: float) -> Site:
+    """A location of a fresh organisation, registered by that organisation's provider."""
     suffix = uuid.uuid4().hex[:10]
     org_id, location_id = f"org-{suffix}", f"{sector}-{suffix}"
-    api.put(f"/fhir/Organization/{org_id}",
-            json=organization_resource(org_id, name, "87654321")).raise_for_status()
-    api.put(f"/fhir/Location/{location_id}",
-            json=location_resource(location_id, org_id, name, "west", lat, lon, sector),
-            ).raise_for_status()
-    return location_id
+    provider = platform.provider(org_id, name, "87654321")
+    provider.put(f"/fhir/Location/{location_id}",
+                 json=location_resource(location_id, org_id, name, "west", lat, lon, sector),
+                 ).raise_for_status()
+    return Site(location_id, org_id, provider)
 
 
 @pytest.fixture
-def hospital_seh(api: httpx.Client) -> str:
-    """A registered hospital (sector hospital) in ROAZ region West."""
-    return _register(api, "hospital", "HMC Westeinde", 52.0740, 4.3050)
+def hospital_seh(platform: Platform) -> Site:
+    """A registered hospital (sector hospital) in ROAZ region West, with its provider."""
+    return _register(platform, "hospital", "HMC Westeinde", 52.0740, 4.3050)
 
 
 @pytest.fixture
-def hap(api: httpx.Client) -> str:
-    """A registered huisartsenpost (sector hap)."""
-    return _register(api, "hap", "HAP Haaglanden Westeinde", 52.0745, 4.3052)
+def hap(platform: Platform) -> Site:
+    """A registered huisartsenpost (sector hap), with its provider."""
+    return _register(platform, "hap", "HAP Haaglanden Westeinde", 52.0745, 4.3052)
 
 
 @pytest.fixture
-def gp_practice(api: httpx.Client) -> str:
-    """A registered huisartsenpraktijk (sector gp-practice)."""
-    return _register(api, "gp-practice", "Huisartsenpraktijk Zeeheldenkwartier", 52.0830, 4.2990)
+def gp_practice(platform: Platform) -> Site:
+    """A registered huisartsenpraktijk (sector gp-practice), with its provider."""
+    return _register(platform, "gp-practice", "Huisartsenpraktijk Zeeheldenkwartier",
+                     52.0830, 4.2990)
 
 
-def _live(api: httpx.Client, path: str, location_id: str) -> dict[str, Any]:
+def _live(reader: httpx.Client, path: str, location_id: str) -> dict[str, Any]:
     """The live figures of one location from /v1/availability or /v1/busyness, by code."""
-    body = api.get(path, params={"region": "west"}).json()
+    body = reader.get(path, params={"region": "west"}).json()
     for location in body["locations"]:
         if location["location_id"] == location_id:
             return {f["definition"]: f for f in location["figures"]}
     return {}
 
 
-def _live_with(api: httpx.Client, path: str, location_id: str,
+def _live_with(reader: httpx.Client, path: str, location_id: str,
                codes: set[str]) -> dict[str, Any]:
     """Wait until all `codes` are live for the location; return its figures."""
     return wait_for(lambda: (lambda f: f if codes <= set(f) else {})(
-        _live(api, path, location_id)), timeout=20, what=f"{sorted(codes)} at {location_id}")
+        _live(reader, path, location_id)), timeout=20, what=f"{sorted(codes)} at {location_id}")
 
 
 def _now() -> datetime:
@@ -68,24 +70,25 @@ def _now() -> datetime:
 
 
 def test_seh_status_admission_stops_and_nedocs_show_up_live(
-    api: httpx.Client, hospital_seh: str,
+    zcv: httpx.Client, hospital_seh: Site,
 ) -> None:
+    seh, provider = hospital_seh.location_id, hospital_seh.client
     observed = _now()
     expected_end = observed + timedelta(hours=2)
-    status = {"location": hospital_seh, "observed_at": observed.isoformat(),
+    status = {"location": seh, "observed_at": observed.isoformat(),
               "seh": {"status": "stop", "reason": "no-beds",
                       "expected_end": expected_end.isoformat()},
               "admission_stops": {"ic": True, "ccu": False, "stroke": None}}
-    response = api.post("/v1/hospital/seh-status", json=status)
+    response = provider.post("/v1/hospital/seh-status", json=status)
     assert response.status_code == 202, response.text
-    nedocs = {"location": hospital_seh, "observed_at": observed.isoformat(),
+    nedocs = {"location": seh, "observed_at": observed.isoformat(),
               "ed_patients": 30, "ed_treatment_places": 24, "admitted_boarders": 6,
               "ventilated_patients": 1, "longest_boarder_wait_min": 240,
               "last_bed_placement_wait_min": 60, "hospital_beds": 400}
-    response = api.post("/v1/hospital/nedocs", json=nedocs)
+    response = provider.post("/v1/hospital/nedocs", json=nedocs)
     assert response.status_code == 202, response.text
 
-    available = _live_with(api, "/v1/availability", hospital_seh, {
+    available = _live_with(zcv, "/v1/availability", seh, {
         "hospital.seh.status", "hospital.seh.status_reason", "hospital.seh.status_expected_end",
         "hospital.admission_stop.ic", "hospital.admission_stop.ccu",
         "hospital.admission_stop.stroke", "hospital.beds.inpatient.total"})
@@ -102,7 +105,7 @@ def test_seh_status_admission_stops_and_nedocs_show_up_live(
     assert datetime.fromisoformat(figure["observed_at"]) == observed
     assert figure["stale"] is False
 
-    busy = _live_with(api, "/v1/busyness", hospital_seh, {
+    busy = _live_with(zcv, "/v1/busyness", seh, {
         "hospital.seh.nedocs_score", "hospital.seh.nedocs_band", "hospital.seh.patients"})
     # -20 + 85.8 x 30/24 + 600 x 6/400 + 13.4 x 1 + 0.93 x 4 h + 5.64 x 1 h = 119.01
     assert busy["hospital.seh.nedocs_score"]["value"] == 119.0
@@ -113,11 +116,12 @@ def test_seh_status_admission_stops_and_nedocs_show_up_live(
 
 
 def test_seh_stop_without_expected_end_is_refused_and_nothing_stored(
-    api: httpx.Client, hospital_seh: str, db: psycopg.Connection[Any],
+    zcv: httpx.Client, hospital_seh: Site, db: psycopg.Connection[Any],
 ) -> None:
-    bad = {"location": hospital_seh, "observed_at": _now().isoformat(),
+    seh, provider = hospital_seh.location_id, hospital_seh.client
+    bad = {"location": seh, "observed_at": _now().isoformat(),
            "seh": {"status": "stop", "reason": "staff"}, "admission_stops": {"ic": True}}
-    response = api.post("/v1/hospital/seh-status", json=bad)
+    response = provider.post("/v1/hospital/seh-status", json=bad)
     assert response.status_code == 422, response.text
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -128,27 +132,28 @@ def test_seh_stop_without_expected_end_is_refused_and_nothing_stored(
 
     # A good message afterwards is the barrier: once it is stored, the bad one would be too.
     good = {**bad, "seh": {"status": "open"}}
-    api.post("/v1/hospital/seh-status", json=good).raise_for_status()
-    wait_for(lambda: stored_count(db, hospital_seh) == 2, timeout=20, what="the good status")
-    assert raw_count(db, hospital_seh) == 1
-    assert _live(api, "/v1/availability", hospital_seh)["hospital.seh.status"]["value"] == "open"
+    provider.post("/v1/hospital/seh-status", json=good).raise_for_status()
+    wait_for(lambda: stored_count(db, seh) == 2, timeout=20, what="the good status")
+    assert raw_count(db, seh) == 1
+    assert _live(zcv, "/v1/availability", seh)["hospital.seh.status"]["value"] == "open"
 
 
-def test_hap_status_shows_capacity_and_uitloop(api: httpx.Client, hap: str) -> None:
+def test_hap_status_shows_capacity_and_uitloop(zcv: httpx.Client, hap: Site) -> None:
+    hap_id, provider = hap.location_id, hap.client
     observed = _now()
-    status = {"location": hap, "observed_at": observed.isoformat(),
+    status = {"location": hap_id, "observed_at": observed.isoformat(),
               "triagists_on_duty": 4, "doctors_on_duty": 6, "consults_free": 9,
               "visits_free": 3, "phone": {"queue": 5, "longest_wait_s": 140},
               "waiting_room": {"waiting": 3, "delay_min": None}}
-    response = api.post("/v1/hap/status", json=status)
+    response = provider.post("/v1/hap/status", json=status)
     assert response.status_code == 202, response.text
 
-    available = _live_with(api, "/v1/availability", hap, {
+    available = _live_with(zcv, "/v1/availability", hap_id, {
         "hap.triagists.on_duty", "hap.doctors.on_duty", "hap.consults.free", "hap.visits.free"})
     assert {code: f["value"] for code, f in available.items()} == {
         "hap.triagists.on_duty": 4, "hap.doctors.on_duty": 6, "hap.consults.free": 9,
         "hap.visits.free": 3}
-    busy = _live_with(api, "/v1/busyness", hap, {
+    busy = _live_with(zcv, "/v1/busyness", hap_id, {
         "hap.uitloop.phone.queue", "hap.uitloop.phone.longest_wait",
         "hap.uitloop.physical.waiting", "hap.uitloop.physical.delay"})
     assert busy["hap.uitloop.phone.queue"]["value"] == 5
@@ -159,16 +164,17 @@ def test_hap_status_shows_capacity_and_uitloop(api: httpx.Client, hap: str) -> N
 
 
 def test_hap_status_for_a_hospital_is_refused(
-    api: httpx.Client, hospital_seh: str, db: psycopg.Connection[Any],
+    hospital_seh: Site, db: psycopg.Connection[Any],
 ) -> None:
-    status = {"location": hospital_seh, "observed_at": _now().isoformat(),
+    seh, provider = hospital_seh.location_id, hospital_seh.client
+    status = {"location": seh, "observed_at": _now().isoformat(),
               "doctors_on_duty": 6}
-    response = api.post("/v1/hap/status", json=status)
+    response = provider.post("/v1/hap/status", json=status)
     assert response.status_code == 422, response.text
     issue = response.json()["issue"][0]
     assert issue["expression"] == ["subject"]
     assert "is a hospital location" in issue["diagnostics"]
-    assert raw_count(db, hospital_seh) == 0
+    assert raw_count(db, seh) == 0
 
 
 def _slot(schedule: str, status: str, start: datetime) -> dict[str, Any]:
@@ -177,37 +183,38 @@ def _slot(schedule: str, status: str, start: datetime) -> dict[str, Any]:
                          "end": (start + timedelta(minutes=10)).isoformat()}}
 
 
-def test_gp_agenda_and_counts_show_free_consults(api: httpx.Client, gp_practice: str) -> None:
+def test_gp_agenda_and_counts_show_free_consults(zcv: httpx.Client, gp_practice: Site) -> None:
+    practice, provider = gp_practice.location_id, gp_practice.client
     read_at = _now() - timedelta(minutes=1)
     schedule = "urn:uuid:" + str(uuid.uuid4())
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": read_at.isoformat(),
               "entry": [
                   {"fullUrl": schedule, "resource": {
                       "resourceType": "Schedule", "active": True,
-                      "actor": [{"reference": f"Location/{gp_practice}"}]}},
+                      "actor": [{"reference": f"Location/{practice}"}]}},
                   _slot(schedule, "free", read_at - timedelta(minutes=5)),  # started
                   _slot(schedule, "free", read_at + timedelta(minutes=30)),  # U3 and U4
                   _slot(schedule, "busy", read_at + timedelta(minutes=40)),
                   _slot(schedule, "free", read_at + timedelta(hours=5)),  # U4 only
                   _slot(schedule, "free", read_at + timedelta(hours=25)),  # beyond U4
               ]}
-    response = api.post("/fhir/consult-slots", json=bundle, headers=FHIR_JSON)
+    response = provider.post("/fhir/consult-slots", json=bundle, headers=FHIR_JSON)
     assert response.status_code == 202, response.text
     codes = {"gp.consults.u3.free", "gp.consults.u4.free"}
-    figures = _live_with(api, "/v1/availability", gp_practice, codes)
+    figures = _live_with(zcv, "/v1/availability", practice, codes)
     assert {c: figures[c]["value"] for c in codes} == {"gp.consults.u3.free": 1,
                                                        "gp.consults.u4.free": 2}
     assert datetime.fromisoformat(figures["gp.consults.u3.free"]["observed_at"]) == read_at
 
     # The practice system sends counts a minute later: they replace the agenda's figures.
-    counts = {"location": gp_practice, "observed_at": _now().isoformat(),
+    counts = {"location": practice, "observed_at": _now().isoformat(),
               "u3_free": 3, "u4_free": 8}
-    api.post("/v1/gp/consults", json=counts).raise_for_status()
-    wait_for(lambda: _live(api, "/v1/availability", gp_practice)
+    provider.post("/v1/gp/consults", json=counts).raise_for_status()
+    wait_for(lambda: _live(zcv, "/v1/availability", practice)
              ["gp.consults.u4.free"]["value"] == 8, timeout=20, what="the newer counts")
-    assert _live(api, "/v1/availability", gp_practice)["gp.consults.u3.free"]["value"] == 3
+    assert _live(zcv, "/v1/availability", practice)["gp.consults.u3.free"]["value"] == 3
 
     inverted = {**counts, "u3_free": 5, "u4_free": 2}
-    response = api.post("/v1/gp/consults", json=inverted)
+    response = provider.post("/v1/gp/consults", json=inverted)
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["body.u4_free"]

@@ -1,9 +1,13 @@
-"""Mobile units over HTTP: trackers send OsmAnd (Traccar) reports, GET /v1/units shows them."""
+"""Mobile units over HTTP: trackers send OsmAnd (Traccar) reports, GET /v1/units shows them.
+
+The provider registers the unit and gets its tracker's device key; the tracker reports with
+`?key=`, as a Traccar device is set up; a ZCV reads /v1/units."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,23 +15,32 @@ import httpx
 import psycopg
 import pytest
 
-from stack import demo
 from stack.config import StackConfig
+from tests.identities import Platform
 from tests.integration.helpers import raw_count
 from tests.waiting import wait_for
 
 
+@dataclass(frozen=True)
+class VisitCar:
+    """A registered unit: its id (= device id), its tracker's device key, its provider."""
+
+    id: str
+    key: str
+    provider: httpx.Client
+
+
 @pytest.fixture
-def visit_car(api: httpx.Client) -> str:
-    """A freshly registered HAP visit car in ROAZ region West; returns its id (= device id)."""
+def visit_car(platform: Platform) -> VisitCar:
+    """A HAP visit car in ROAZ region West, freshly registered by its own organisation."""
     suffix = uuid.uuid4().hex[:10]
     org_id, unit_id = f"org-hap-{suffix}", f"hap-visite-{suffix}"
-    org = demo.organization_resource(org_id, f"Huisartsenpost Leiden {suffix}", "87654321")
-    api.put(f"/fhir/Organization/{org_id}", json=org).raise_for_status()
-    api.put(f"/v1/mobile-units/{unit_id}", json={
+    provider = platform.provider(org_id, f"Huisartsenpost Leiden {suffix}", "87654321")
+    answer = provider.put(f"/v1/mobile-units/{unit_id}", json={
         "kind": "hap-visit-car", "organization_id": org_id, "label": "Visite 1",
-        "roaz_region": "west"}).raise_for_status()
-    return unit_id
+        "roaz_region": "west"})
+    assert answer.status_code == 201, answer.text
+    return VisitCar(unit_id, answer.json()["device_key"], provider)
 
 
 def stored_positions(db: psycopg.Connection[Any], unit_id: str) -> list[tuple[Any, ...]]:
@@ -37,9 +50,9 @@ def stored_positions(db: psycopg.Connection[Any], unit_id: str) -> list[tuple[An
                       (unit_id,)).fetchall()
 
 
-def unit_of(api: httpx.Client, unit_id: str) -> dict[str, Any] | None:
+def unit_of(zcv: httpx.Client, unit_id: str) -> dict[str, Any] | None:
     """The unit as GET /v1/units?kind=hap-visit-car lists it, or None."""
-    answer = api.get("/v1/units", params={"kind": "hap-visit-car"})
+    answer = zcv.get("/v1/units", params={"kind": "hap-visit-car"})
     answer.raise_for_status()
     return next((u for u in answer.json() if u["id"] == unit_id), None)
 
@@ -49,6 +62,11 @@ def query(unit_id: str, moment: datetime, **extra: str) -> dict[str, str]:
     return {"id": unit_id, "lat": "52.159950", "lon": "4.492810",
             "timestamp": str(int(moment.timestamp())), "speed": "10", "bearing": "184.5",
             "accuracy": "6", **extra}
+
+
+def tracked(car: VisitCar, moment: datetime) -> dict[str, str]:
+    """The query string the car's tracker sends: with its device key, as Traccar devices do."""
+    return query(car.id, moment, key=car.key)
 
 
 def traccar_client_json(unit_id: str, moment: datetime) -> dict[str, Any]:
@@ -73,24 +91,30 @@ def now() -> datetime:
 
 
 def test_query_and_json_reports_show_up_in_units(
-    api: httpx.Client, db: psycopg.Connection[Any], visit_car: str,
+    api: httpx.Client, zcv: httpx.Client, db: psycopg.Connection[Any], visit_car: VisitCar,
 ) -> None:
     t0 = now() - timedelta(seconds=90)
-    got = api.get("/osmand", params=query(visit_car, t0))
+    got = api.get("/osmand", params=tracked(visit_car, t0))
     assert got.status_code == 200, got.text
-    posted = api.post("/osmand", params=query(visit_car, t0 + timedelta(seconds=30)))
+    posted = api.post("/osmand", params=tracked(visit_car, t0 + timedelta(seconds=30)))
     assert posted.status_code == 200, posted.text
     latest = t0 + timedelta(seconds=60)
-    sent = api.post("/osmand", json=traccar_client_json(visit_car, latest))
+    sent = api.post("/osmand", params={"key": visit_car.key},
+                    json=traccar_client_json(visit_car.id, latest))
     assert sent.status_code == 200, sent.text
     assert "1 position(s) queued" in sent.text
 
-    rows = wait_for(lambda: len(stored_positions(db, visit_car)) == 3
-                    and stored_positions(db, visit_car), timeout=20, what="three positions")
+    rows = wait_for(lambda: len(stored_positions(db, visit_car.id)) == 3
+                    and stored_positions(db, visit_car.id), timeout=20, what="three positions")
     assert rows[0][0] == t0 and rows[0][3:] == (18.52, 184.5, 6.0)  # 10 kn = 18.52 km/h
     assert rows[2][3:] == (45.0, 271.0, 5.0)  # 12.5 m/s = 45 km/h
+    # The device key is a credential, not part of the report: the raw messages lack it.
+    payloads = [row[0] for row in db.execute(
+        "SELECT payload::text FROM raw_message WHERE location_id = %s", (visit_car.id,))]
+    assert len(payloads) == 3 and not any(visit_car.key in p for p in payloads)
 
-    unit = wait_for(lambda: unit_of(api, visit_car), timeout=20, what="the unit in /v1/units")
+    unit = wait_for(lambda: unit_of(zcv, visit_car.id), timeout=20,
+                    what="the unit in /v1/units")
     assert unit["kind"] == "hap-visit-car" and unit["roaz_region"] == "west"
     assert (unit["latitude"], unit["longitude"]) == (52.16631, 4.47886)
     assert datetime.fromisoformat(unit["observed_at"]) == latest
@@ -98,46 +122,55 @@ def test_query_and_json_reports_show_up_in_units(
     assert 25 <= unit["age_seconds"] < 300 and unit["stale"] is False
 
 
-def test_old_position_is_marked_stale(api: httpx.Client, visit_car: str) -> None:
-    api.get("/osmand", params=query(visit_car, now() - timedelta(minutes=20))).raise_for_status()
-    unit = wait_for(lambda: unit_of(api, visit_car), timeout=20, what="the unit in /v1/units")
+def test_old_position_is_marked_stale(
+    api: httpx.Client, zcv: httpx.Client, visit_car: VisitCar,
+) -> None:
+    api.get("/osmand", params=tracked(visit_car, now() - timedelta(minutes=20))).raise_for_status()
+    unit = wait_for(lambda: unit_of(zcv, visit_car.id), timeout=20,
+                    what="the unit in /v1/units")
     assert unit["stale"] is True and unit["age_seconds"] >= 1200
 
 
 def test_the_same_report_twice_is_stored_once(
-    api: httpx.Client, db: psycopg.Connection[Any], stack: StackConfig, visit_car: str,
+    api: httpx.Client, db: psycopg.Connection[Any], stack: StackConfig, visit_car: VisitCar,
 ) -> None:
     before = worker_duplicates(stack)
     moment = now() - timedelta(seconds=20)
     for _ in range(2):  # a tracker that did not see the first answer sends it again
-        assert api.get("/osmand", params=query(visit_car, moment)).status_code == 200
+        assert api.get("/osmand", params=tracked(visit_car, moment)).status_code == 200
     # A later report is the barrier: one unit's reports are stored in order.
-    later = api.get("/osmand", params=query(visit_car, moment + timedelta(seconds=10)))
+    later = api.get("/osmand", params=tracked(visit_car, moment + timedelta(seconds=10)))
     assert later.status_code == 200
-    rows = wait_for(lambda: len(stored_positions(db, visit_car)) == 2
-                    and stored_positions(db, visit_car), timeout=20, what="the later report")
+    rows = wait_for(lambda: len(stored_positions(db, visit_car.id)) == 2
+                    and stored_positions(db, visit_car.id), timeout=20,
+                    what="the later report")
     assert [r[0] for r in rows] == [moment, moment + timedelta(seconds=10)]
     assert worker_duplicates(stack) == before + 1
 
 
 def test_future_timestamp_is_filtered_and_nothing_stored(
-    api: httpx.Client, db: psycopg.Connection[Any], visit_car: str,
+    api: httpx.Client, db: psycopg.Connection[Any], visit_car: VisitCar,
 ) -> None:
     # Answered 200 so the tracker does not resend it forever; not stored, with the reason.
-    answer = api.get("/osmand", params=query(visit_car, now() + timedelta(minutes=10)))
+    answer = api.get("/osmand", params=tracked(visit_car, now() + timedelta(minutes=10)))
     assert answer.status_code == 200
     issue = answer.json()["issue"][0]
     assert issue["severity"] == "warning" and issue["expression"] == ["query.timestamp"]
     assert "lies in the future" in issue["diagnostics"]
 
-    api.get("/osmand", params=query(visit_car, now())).raise_for_status()  # the barrier
-    wait_for(lambda: len(stored_positions(db, visit_car)) == 1, timeout=20, what="the good one")
-    assert raw_count(db, visit_car) == 2  # both kept as received; only the good one stored
+    api.get("/osmand", params=tracked(visit_car, now())).raise_for_status()  # the barrier
+    wait_for(lambda: len(stored_positions(db, visit_car.id)) == 1, timeout=20,
+             what="the good one")
+    assert raw_count(db, visit_car.id) == 2  # both kept as received; only the good one stored
 
 
-def test_unknown_device_is_404(api: httpx.Client) -> None:
+def test_unknown_device_is_404(api: httpx.Client, visit_car: VisitCar) -> None:
     nobody = f"nobody-{uuid.uuid4().hex[:8]}"
-    answer = api.get("/osmand", params=query(nobody, now()))
-    assert answer.status_code == 404
+    # The provider's own system, with its bearer token, sending for a unit it never registered.
+    answer = visit_car.provider.get("/osmand", params=query(nobody, now()))
+    assert answer.status_code == 404, answer.text
     assert f"PUT /v1/mobile-units/{nobody}" in answer.json()["issue"][0]["diagnostics"]
-    assert api.post("/osmand", json=traccar_client_json(nobody, now())).status_code == 404
+    answer = visit_car.provider.post("/osmand", json=traccar_client_json(nobody, now()))
+    assert answer.status_code == 404, answer.text
+    # Without a key or token nothing is looked up: 401, not 404.
+    assert api.get("/osmand", params=query(nobody, now())).status_code == 401

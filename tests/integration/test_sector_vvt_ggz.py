@@ -3,8 +3,9 @@
 A VVT organisation with two ELV locations and a GGZ crisis centre push beds as JSON and as the
 ELV spreadsheet (CSV, both locations in one file), VVT and GGZ status, and a GGZ MeasureReport
 with platform codes; the figures show up per sector in /v1/availability and /v1/busyness with
-their observed time and staleness. Bad input is refused with an OperationOutcome and stores
-nothing.
+their observed time and staleness. Each organisation pushes with its own provider client; a
+national ZCV reads. Bad input is refused with an OperationOutcome and stores nothing, and so is
+a file about another organisation's location.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import httpx
 import psycopg
 import pytest
 
-from stack.demo import location_resource, organization_resource
+from stack.demo import location_resource
+from tests.identities import Platform
 from tests.integration.helpers import raw_count, stored_count
 from tests.waiting import wait_for
 
@@ -28,44 +30,48 @@ CSV_HEADER = "locatie;zorgsoort;beschikbaar;totaal;tijdstip"
 
 @dataclass(frozen=True)
 class Providers:
-    """The registered VVT locations (one organisation) and the GGZ location."""
+    """The registered VVT locations (one organisation) and the GGZ location (another), with
+    each organisation's provider client."""
 
     elv: str
     elv_other: str
     ggz: str
+    vvt_client: httpx.Client
+    ggz_client: httpx.Client
 
 
-def _register(api: httpx.Client, sector: str, names: list[str],
-              ura: str) -> tuple[str, list[str]]:
+def _register(platform: Platform, sector: str, names: list[str],
+              ura: str) -> tuple[httpx.Client, list[str]]:
+    """A new organisation, registered by the admin, whose provider registers its locations."""
     suffix = uuid.uuid4().hex[:8]
     org_id = f"org-{sector}-{suffix}"
-    api.put(f"/fhir/Organization/{org_id}",
-            json=organization_resource(org_id, f"Zorggroep {suffix}", ura)).raise_for_status()
+    client = platform.provider(org_id, f"Zorggroep {suffix}", ura)
     locations = []
     for i, name in enumerate(names):
         location_id = f"{sector}-{name}-{suffix}"
-        api.put(f"/fhir/Location/{location_id}", json=location_resource(
+        client.put(f"/fhir/Location/{location_id}", json=location_resource(
             location_id, org_id, f"{name} {suffix}", "west", 52.07 + i / 100, 4.30, sector,
         )).raise_for_status()
         locations.append(location_id)
-    return org_id, locations
+    return client, locations
 
 
 @pytest.fixture
-def providers(api: httpx.Client) -> Providers:
+def providers(platform: Platform) -> Providers:
     """A VVT organisation with two ELV locations, and an acute GGZ crisis centre."""
-    _, (elv, elv_other) = _register(api, "vvt", ["mariahoeve", "zuiderpark"], "00007431")
-    _, (ggz,) = _register(api, "ggz", ["crisiscentrum"], "00003390")
-    return Providers(elv, elv_other, ggz)
+    vvt, (elv, elv_other) = _register(platform, "vvt", ["mariahoeve", "zuiderpark"],
+                                      "00007431")
+    ggz_client, (ggz,) = _register(platform, "ggz", ["crisiscentrum"], "00003390")
+    return Providers(elv, elv_other, ggz, vvt, ggz_client)
 
 
 def _ago(minutes: float) -> datetime:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).replace(microsecond=0)
 
 
-def _live(api: httpx.Client, query: str, sector: str, location_id: str) -> dict[str, Any]:
+def _live(zcv: httpx.Client, query: str, sector: str, location_id: str) -> dict[str, Any]:
     """The live figures of one location from /v1/{query}?sector=..., by definition code."""
-    response = api.get(f"/v1/{query}", params={"sector": sector, "region": "west"})
+    response = zcv.get(f"/v1/{query}", params={"sector": sector, "region": "west"})
     response.raise_for_status()
     for location in response.json()["locations"]:
         if location["location_id"] == location_id:
@@ -74,10 +80,10 @@ def _live(api: httpx.Client, query: str, sector: str, location_id: str) -> dict[
     return {}
 
 
-def _await(api: httpx.Client, query: str, sector: str, location_id: str,
+def _await(zcv: httpx.Client, query: str, sector: str, location_id: str,
            codes: set[str]) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
-        figures = _live(api, query, sector, location_id)
+        figures = _live(zcv, query, sector, location_id)
         return figures if codes <= set(figures) else {}
     return wait_for(probe, timeout=20, what=f"{sorted(codes)} at {location_id}")
 
@@ -123,22 +129,23 @@ def _ggz_report(location_id: str, figures: dict[str, int | None],
 
 
 def test_vvt_beds_json_and_csv_show_up_per_location(
-    api: httpx.Client, providers: Providers,
+    zcv: httpx.Client, providers: Providers,
 ) -> None:
+    vvt = providers.vvt_client
     now, old = _ago(1), _ago(5 * 60)
-    response = _post_json(api, "/v1/vvt/beds", {
+    response = _post_json(vvt, "/v1/vvt/beds", {
         "location": providers.elv, "observed_at": now.isoformat(),
         "beds": {"elv_palliative": {"available": 1, "total": 4},
                  "wlz_crisis": {"available": None, "total": 2}}})
     assert response.status_code == 202, response.text
     # One spreadsheet for both locations; the second location's rows are five hours old.
     response = _post_csv(
-        api, f"{providers.elv};ELV laag complex;2;14;{now.isoformat()}",
+        vvt, f"{providers.elv};ELV laag complex;2;14;{now.isoformat()}",
         f"{providers.elv};GRZ;;20;{now.isoformat()}",
         f"{providers.elv_other};ELV hoog complex;0;6;{old.isoformat()}")
     assert response.status_code == 202, response.text
 
-    elv = _await(api, "availability", "vvt", providers.elv, {
+    elv = _await(zcv, "availability", "vvt", providers.elv, {
         "vvt.beds.elv_palliative.available", "vvt.beds.wlz_crisis.total",
         "vvt.beds.elv_low_complex.available", "vvt.beds.grz.total"})
     assert {code: f["value"] for code, f in elv.items()} == {
@@ -151,7 +158,7 @@ def test_vvt_beds_json_and_csv_show_up_per_location(
     assert all(datetime.fromisoformat(f["observed_at"]) == now for f in elv.values())
     assert not any(f["stale"] for f in elv.values())
 
-    other = _await(api, "availability", "vvt", providers.elv_other,
+    other = _await(zcv, "availability", "vvt", providers.elv_other,
                    {"vvt.beds.elv_high_complex.available", "vvt.beds.elv_high_complex.total"})
     available, total = (other[f"vvt.beds.elv_high_complex.{k}"] for k in ("available", "total"))
     assert (available["value"], total["value"]) == (0, 6)
@@ -161,40 +168,41 @@ def test_vvt_beds_json_and_csv_show_up_per_location(
 
 
 def test_vvt_status_gives_district_nursing_and_busyness(
-    api: httpx.Client, providers: Providers,
+    zcv: httpx.Client, providers: Providers,
 ) -> None:
     observed = _ago(2)
-    response = _post_json(api, "/v1/vvt/status", {
+    response = _post_json(providers.vvt_client, "/v1/vvt/status", {
         "location": providers.elv, "observed_at": observed.isoformat(),
         "district_nursing_teams_available": 3, "busyness_level": "3"})
     assert response.status_code == 202, response.text
 
-    busy = _await(api, "busyness", "vvt", providers.elv, {"vvt.busyness.level"})
+    busy = _await(zcv, "busyness", "vvt", providers.elv, {"vvt.busyness.level"})
     level = busy["vvt.busyness.level"]
     assert (level["value"], level["value_type"], level["stale"]) == ("3", "code", False)
     assert datetime.fromisoformat(level["observed_at"]) == observed
-    teams = _await(api, "availability", "vvt", providers.elv,
+    teams = _await(zcv, "availability", "vvt", providers.elv,
                    {"vvt.district_nursing.teams_available"})
     assert teams["vvt.district_nursing.teams_available"]["value"] == 3
     assert "vvt.busyness.level" not in teams  # busyness is not available capacity
 
 
 def test_ggz_status_and_measure_report_show_up_under_ggz(
-    api: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
+    zcv: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
 ) -> None:
-    response = _post_json(api, "/v1/ggz/status", {
+    ggz_client = providers.ggz_client
+    response = _post_json(ggz_client, "/v1/ggz/status", {
         "location": providers.ggz, "observed_at": _ago(3).isoformat(),
         "crisis_beds": {"available": 1, "total": 6}, "iht_capacity": 2,
         "crisis_service_available": True, "doctor_available": False})
     assert response.status_code == 202, response.text
     report = _ggz_report(providers.ggz, {"ggz.beds.hic.available": 0, "ggz.beds.hic.total": 12,
                                          "ggz.iht.capacity": None}, _ago(1))
-    response = api.post("/fhir/MeasureReport", json=report,
-                        headers={"Content-Type": "application/fhir+json"})
+    response = ggz_client.post("/fhir/MeasureReport", json=report,
+                               headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 202, response.text
 
     wait_for(lambda: stored_count(db, providers.ggz) == 8, timeout=20, what="8 GGZ figures")
-    ggz = _live(api, "availability", "ggz", providers.ggz)
+    ggz = _live(zcv, "availability", "ggz", providers.ggz)
     assert {code: f["value"] for code, f in ggz.items()} == {
         "ggz.beds.crisis.available": 1, "ggz.beds.crisis.total": 6,
         "ggz.beds.hic.available": 0, "ggz.beds.hic.total": 12,
@@ -202,35 +210,37 @@ def test_ggz_status_and_measure_report_show_up_under_ggz(
         "ggz.crisis_service.available": True, "ggz.doctor.available": False}
     assert ggz["ggz.iht.capacity"]["not_reported_reason"] == "temp-unknown"
     assert not any(f["stale"] for f in ggz.values())
-    assert _live(api, "availability", "vvt", providers.ggz) == {}
+    assert _live(zcv, "availability", "vvt", providers.ggz) == {}
 
 
 def test_csv_naming_an_unregistered_location_is_refused_and_stores_nothing(
-    api: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
+    zcv: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
 ) -> None:
+    vvt = providers.vvt_client
     nowhere = f"vvt-nergens-{uuid.uuid4().hex[:8]}"
     at = _ago(1).isoformat()
-    response = _post_csv(api, f"{providers.elv_other};GRZ;1;10;{at}",
+    response = _post_csv(vvt, f"{providers.elv_other};GRZ;1;10;{at}",
                          f"{nowhere};ELV laag complex;2;12;{at}")
     assert response.status_code == 422, response.text
     [issue] = _issues(response)
     assert issue["code"] == "not-found" and f"Location/{nowhere}" in issue["diagnostics"]
 
     # A good file afterwards is the barrier: once it is stored, the refused one would be too.
-    _post_csv(api, f"{providers.elv_other};GRZ;3;10;{at}").raise_for_status()
+    _post_csv(vvt, f"{providers.elv_other};GRZ;3;10;{at}").raise_for_status()
     wait_for(lambda: stored_count(db, providers.elv_other) == 2, timeout=20,
              what="the good file")
     assert raw_count(db, providers.elv_other) == 1
     assert stored_count(db, nowhere) == 0
-    assert _live(api, "availability", "vvt", providers.elv_other)[
+    assert _live(zcv, "availability", "vvt", providers.elv_other)[
         "vvt.beds.grz.available"]["value"] == 3
 
 
 def test_more_available_than_total_is_refused_naming_the_field(
-    api: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
+    providers: Providers, db: psycopg.Connection[Any],
 ) -> None:
+    vvt, ggz_client = providers.vvt_client, providers.ggz_client
     at = _ago(1).isoformat()
-    response = _post_json(api, "/v1/vvt/beds", {
+    response = _post_json(vvt, "/v1/vvt/beds", {
         "location": providers.elv, "observed_at": at,
         "beds": {"elv_low_complex": {"available": 2, "total": 14},
                  "grz": {"available": 21, "total": 20}}})
@@ -239,16 +249,16 @@ def test_more_available_than_total_is_refused_naming_the_field(
     assert issue["expression"] == ["body.beds.grz.available"]
     assert "exceeds total" in issue["diagnostics"]
 
-    response = _post_csv(api, f"{providers.elv};GRZ;21;20;{at}")
+    response = _post_csv(vvt, f"{providers.elv};GRZ;21;20;{at}")
     assert response.status_code == 422, response.text
     assert _issues(response)[0]["expression"] == ["row 2, column beschikbaar"]
 
-    response = _post_json(api, "/v1/ggz/status", {
+    response = _post_json(ggz_client, "/v1/ggz/status", {
         "location": providers.ggz, "observed_at": at, "hic_beds": {"available": 5, "total": 4}})
     assert response.status_code == 422, response.text
     assert _issues(response)[0]["expression"] == ["body.hic_beds.available"]
 
-    _post_json(api, "/v1/vvt/status", {"location": providers.elv, "observed_at": at,
+    _post_json(vvt, "/v1/vvt/status", {"location": providers.elv, "observed_at": at,
                                        "busyness_level": "1"}).raise_for_status()
     wait_for(lambda: stored_count(db, providers.elv) == 1, timeout=20, what="the good status")
     assert raw_count(db, providers.elv) == 1
@@ -256,22 +266,35 @@ def test_more_available_than_total_is_refused_naming_the_field(
 
 
 def test_a_sector_format_is_refused_for_a_location_of_another_sector(
-    api: httpx.Client, providers: Providers,
+    providers: Providers,
 ) -> None:
-    response = _post_json(api, "/v1/vvt/status", {
+    # The GGZ provider itself sends the VVT format about its own crisis centre.
+    response = _post_json(providers.ggz_client, "/v1/vvt/status", {
         "location": providers.ggz, "observed_at": _ago(1).isoformat(), "busyness_level": "2"})
     assert response.status_code == 422, response.text
     assert "is a ggz location" in _issues(response)[0]["diagnostics"]
 
 
 def test_a_file_may_not_report_on_another_organisations_location(
-    api: httpx.Client, providers: Providers, db: psycopg.Connection[Any],
+    platform: Platform, providers: Providers, db: psycopg.Connection[Any],
 ) -> None:
-    _, (competitor,) = _register(api, "vvt", ["concurrent"], "00009876")
+    competitor_client, (competitor,) = _register(platform, "vvt", ["concurrent"], "00009876")
     at = _ago(1).isoformat()
-    response = _post_csv(api, f"{providers.elv};GRZ;1;10;{at}",
+    # A file about the VVT organisation's own location with a row about the competitor's.
+    response = _post_csv(providers.vvt_client, f"{providers.elv};GRZ;1;10;{at}",
                          f"{competitor};GRZ;9;10;{at}")
     assert response.status_code == 422, response.text
     [issue] = _issues(response)
     assert f"Location/{competitor} belongs to" in issue["diagnostics"]
-    assert stored_count(db, competitor) == 0
+    # A file about the competitor's location only: not this client's to send at all.
+    response = _post_csv(providers.vvt_client, f"{competitor};GRZ;9;10;{at}")
+    assert response.status_code == 403, response.text
+    [issue] = _issues(response)
+    assert issue["code"] == "forbidden"
+    assert f"Location/{competitor} belongs to" in issue["diagnostics"]
+
+    # The competitor's own file is the barrier: once it is stored, a refused one would be too.
+    _post_csv(competitor_client, f"{competitor};GRZ;4;10;{at}").raise_for_status()
+    wait_for(lambda: stored_count(db, competitor) == 2, timeout=20, what="the competitor's file")
+    assert raw_count(db, competitor) == 1
+    assert stored_count(db, providers.elv) == raw_count(db, providers.elv) == 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import HTTPException
 
 from api.admin_routes import rejections_by_provider
 from api.availability_routes import regions_in_scope
+from core.refusals import Invalid
 from storage.availability import item_matches
 from storage.busyness import LocationFigure, Rollup, roll_up, roll_up_all
 from storage.geo import Point, haversine_km, parse_point
@@ -117,9 +117,9 @@ def test_regions_in_scope() -> None:
     assert regions_in_scope("west", False) == ["west"]
     assert regions_in_scope("west", True) == [
         "west", "noord-holland-flevoland", "midden-nederland", "zuidwest"]
-    with pytest.raises(HTTPException):
+    with pytest.raises(Invalid):
         regions_in_scope("nowhere", False)
-    with pytest.raises(HTTPException):
+    with pytest.raises(Invalid):
         regions_in_scope(None, True)
 
 

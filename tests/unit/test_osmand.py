@@ -9,13 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from adapters import AdapterError, AdapterResult, MessageMeta
 from adapters.base import error
 from adapters.mobile.osmand import ADAPTER
 from api import deps, osmand_routes
+from api.access import declared_routes
+from api.audit import AuditContext
+from core.identity import Principal
 
 RECEIVED = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 UNIX = int((RECEIVED - timedelta(minutes=5)).timestamp())  # 12:55:00Z
@@ -237,14 +240,25 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     return recorder
 
 
+def _device(request: Request) -> Principal:
+    # Stands in for the route's access rule: a tracker whose key was accepted.
+    principal = Principal(subject="device:u-1", organization="org", role="device", unit_id="u-1")
+    request.state.principal = principal
+    request.state.audit = AuditContext(action="push osmand", kind="write", principal=principal)
+    return principal
+
+
 class Client:
-    """Calls the routes in-process over ASGI, with database and broker stubbed out."""
+    """Calls the routes in-process over ASGI, with database, broker and sign-in stubbed out."""
 
     def __init__(self) -> None:
         self.app = FastAPI()
-        self.app.include_router(osmand_routes.router)
+        self.app.include_router(osmand_routes.router())
         for dependency in (deps.get_conn, deps.get_producer, deps.get_settings_dep):
             self.app.dependency_overrides[dependency] = _nothing
+        for route in declared_routes(self.app):
+            for rule in route.rules:
+                self.app.dependency_overrides[rule] = _device
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         async def call() -> httpx.Response:
