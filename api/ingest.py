@@ -25,6 +25,7 @@ from api.producer import RawProducer
 from core.identity import Principal
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
+from core.refusals import Forbidden
 from core.settings import Settings
 from core.topics import raw_topic
 from storage.facilities import get_location, get_locations
@@ -89,20 +90,23 @@ async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, 
 async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Subject) -> None:
     """A message may also report on other locations (a hospital's wards, an organisation's
     other sites), but only on registered ones of the same organisation and sector: a provider
-    never writes figures for someone else."""
+    never writes figures for someone else (403, the whole message refused)."""
     others = sorted({o.location_id for o in result.observations} - {subject.id})
     registered = await get_locations(conn, others) if others else {}
-    problems = []
-    for loc in others:
-        found = registered.get(loc)
-        if found is None:
-            problems.append(error("not-found", "subject",
-                                  f"the message reports on unregistered Location/{loc}"))
-        elif (found.organization_id, found.sector) != (subject.provider, subject.sector):
-            problems.append(error("business-rule", "subject",
-                                  f"Location/{loc} belongs to {found.organization_id} "
-                                  f"({found.sector}); this message comes from "
-                                  f"{subject.provider} ({subject.sector})"))
+    foreign = [error("forbidden", "subject", f"the message reports on Location/{loc}, which "
+                     f"belongs to Organization/{registered[loc].organization_id}; this "
+                     f"message comes from Organization/{subject.provider}")
+               for loc in others
+               if loc in registered and registered[loc].organization_id != subject.provider]
+    if foreign:
+        raise Forbidden(foreign)
+    problems = [error("not-found", "subject", f"the message reports on unregistered "
+                      f"Location/{loc}") for loc in others if loc not in registered]
+    problems += [error("business-rule", "subject", f"Location/{loc} is a "
+                       f"{registered[loc].sector} location; this message is about "
+                       f"{subject.sector} Location/{subject.id}")
+                 for loc in others
+                 if loc in registered and registered[loc].sector != subject.sector]
     if problems:
         raise AdapterError(problems)
 

@@ -99,6 +99,14 @@ def _counts(figures: dict[str, Any], category: str) -> list[Any]:
     return [figures[f"hospital.beds.{category}.{n}"]["value"] for n in COUNTS]
 
 
+def _figures(zcv: httpx.Client, location: str, *categories: str) -> dict[str, Any]:
+    """The live figures of `location` once every count of `categories` is there (one message
+    may be stored over more than one sink batch), else {}."""
+    wanted = {f"hospital.beds.{c}.{n}" for c in categories for n in COUNTS}
+    figures = figures_of(zcv, location)
+    return figures if wanted <= set(figures) else {}
+
+
 def _push_bundle(client: httpx.Client, bundle: dict[str, Any]) -> httpx.Response:
     return client.post("/fhir/bed-status", json=bundle, headers=FHIR_JSON)
 
@@ -108,7 +116,8 @@ def test_bed_bundle_gives_ward_and_hospital_figures(zcv: httpx.Client, hospital:
     response = _push_bundle(hospital.client, _bundle(hospital, observed))
     assert response.status_code == 202, response.text
 
-    figures = wait_for(lambda: figures_of(zcv, hospital.id), timeout=20, what="hospital figures")
+    figures = wait_for(lambda: _figures(zcv, hospital.id, "ic", "ward", "inpatient"), timeout=20,
+                       what="hospital figures")
     assert _counts(figures, "ic") == [5, 4, 3, 1]
     assert _counts(figures, "ward") == [9, 8, 4, 2]
     assert _counts(figures, "inpatient") == [14, 12, 7, 3]
@@ -116,8 +125,9 @@ def test_bed_bundle_gives_ward_and_hospital_figures(zcv: httpx.Client, hospital:
     assert datetime.fromisoformat(available["observed_at"]) == observed
     assert available["stale"] is False and available["reported"] is True
 
-    ic = wait_for(lambda: figures_of(zcv, hospital.ic), timeout=20, what="IC ward figures")
-    ward = wait_for(lambda: figures_of(zcv, hospital.ward), timeout=20, what="ward figures")
+    ic = wait_for(lambda: _figures(zcv, hospital.ic, "ic"), timeout=20, what="IC ward figures")
+    ward = wait_for(lambda: _figures(zcv, hospital.ward, "ward"), timeout=20,
+                    what="ward figures")
     assert _counts(ic, "ic") == [5, 4, 3, 1] and set(ic) == {f"hospital.beds.ic.{n}"
                                                             for n in COUNTS}
     assert _counts(ward, "ward") == [9, 8, 4, 2]
@@ -179,7 +189,8 @@ def test_lpz_csv_with_a_registered_mapping_gives_hospital_figures(
     response = _push_csv(provider, _csv(hospital.id, observed, *GOOD_ROWS))
     assert response.status_code == 202, response.text
 
-    figures = wait_for(lambda: figures_of(zcv, hospital.id), timeout=20, what="CSV figures")
+    figures = wait_for(lambda: _figures(zcv, hospital.id, "ic", "ward", "inpatient"), timeout=20,
+                       what="CSV figures")
     assert _counts(figures, "ic") == [4, 3, 2, 1]
     assert _counts(figures, "ward") == [4, 4, 1, 1]
     assert _counts(figures, "inpatient") == [8, 7, 3, 2]

@@ -283,9 +283,10 @@ def test_a_file_may_not_report_on_another_organisations_location(
     # A file about the VVT organisation's own location with a row about the competitor's.
     response = _post_csv(providers.vvt_client, f"{providers.elv};GRZ;1;10;{at}",
                          f"{competitor};GRZ;9;10;{at}")
-    assert response.status_code == 422, response.text
+    assert response.status_code == 403, response.text
     [issue] = _issues(response)
-    assert f"Location/{competitor} belongs to" in issue["diagnostics"]
+    assert issue["code"] == "forbidden"
+    assert f"Location/{competitor}, which belongs to" in issue["diagnostics"]
     # A file about the competitor's location only: not this client's to send at all.
     response = _post_csv(providers.vvt_client, f"{competitor};GRZ;9;10;{at}")
     assert response.status_code == 403, response.text
