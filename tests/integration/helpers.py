@@ -40,3 +40,11 @@ def figures_of(api: httpx.Client, location_id: str, region: str = "west") -> dic
         if location["location_id"] == location_id:
             return {f["definition"]: f for f in location["figures"]}
     return {}
+
+
+def all_figures_of(api: httpx.Client, location_id: str, wanted: set[str],
+                   region: str = "west") -> dict[str, Any]:
+    """`figures_of`, once every code in `wanted` is there (else {}): one message's figures may
+    be stored over more than one sink batch."""
+    figures = figures_of(api, location_id, region)
+    return figures if wanted <= set(figures) else {}

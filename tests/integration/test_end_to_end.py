@@ -10,7 +10,7 @@ import psycopg
 
 from stack.demo import location_resource
 from tests.identities import Site
-from tests.integration.helpers import figures_of, push, raw_count, stored_count
+from tests.integration.helpers import all_figures_of, figures_of, push, raw_count, stored_count
 from tests.waiting import wait_for
 
 
@@ -25,8 +25,9 @@ def test_pushed_figures_show_up_in_live_availability(
 
     wanted = {"hospital.beds.ic.staffed", "hospital.beds.ic.occupied",
               "hospital.beds.ic.available"}
-    figures = wait_for(lambda: (f := figures_of(zcv, hospital)) if set(f) == wanted else {},
-                       timeout=20, what="live figures")
+    figures = wait_for(lambda: all_figures_of(zcv, hospital, wanted), timeout=20,
+                       what="live figures")
+    assert set(figures) == wanted
     staffed = figures["hospital.beds.ic.staffed"]
     assert staffed["value"] == 40 and staffed["reported"] is True
     assert datetime.fromisoformat(staffed["observed_at"]) == observed

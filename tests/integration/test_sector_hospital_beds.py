@@ -21,7 +21,7 @@ import pytest
 from adapters.hospital.bed_locations import BED_CATEGORY_SYSTEM
 from stack.demo import location_resource
 from tests.identities import Platform
-from tests.integration.helpers import figures_of, raw_count, stored_count
+from tests.integration.helpers import all_figures_of, raw_count, stored_count
 from tests.waiting import wait_for
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -100,11 +100,9 @@ def _counts(figures: dict[str, Any], category: str) -> list[Any]:
 
 
 def _figures(zcv: httpx.Client, location: str, *categories: str) -> dict[str, Any]:
-    """The live figures of `location` once every count of `categories` is there (one message
-    may be stored over more than one sink batch), else {}."""
-    wanted = {f"hospital.beds.{c}.{n}" for c in categories for n in COUNTS}
-    figures = figures_of(zcv, location)
-    return figures if wanted <= set(figures) else {}
+    """The live figures of `location` once every count of `categories` is there, else {}."""
+    return all_figures_of(zcv, location, {f"hospital.beds.{c}.{n}" for c in categories
+                                          for n in COUNTS})
 
 
 def _push_bundle(client: httpx.Client, bundle: dict[str, Any]) -> httpx.Response:
