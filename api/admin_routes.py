@@ -118,13 +118,15 @@ async def clients(conn: ConnDep, organization: Annotated[str | None, Query(
     return [client_json(c) for c in await list_clients(conn, organization=organization)]
 
 
-async def revoke(client_id: Annotated[str, Path(max_length=64)], conn: ConnDep,
-                 audit: AuditDep) -> dict[str, Any]:
+async def revoke(client_id: Annotated[str, Path(max_length=64)], request: Request,
+                 conn: ConnDep, audit: AuditDep) -> dict[str, Any]:
     """Revoke a client: its tokens are refused from its next request on."""
     audit.target = f"client {client_id}"
     revoked = await revoke_client(conn, client_id=client_id)
     if revoked is None:
         raise NotFound(f"no client {client_id}", "client_id")
+    await conn.commit()  # before answering: the next request must find it revoked
+    request.app.state.auth.revocations.revoke(client_id)
     return client_json(revoked)
 
 

@@ -36,6 +36,7 @@ from api.access import Authenticator, Public, add_route
 from api.audit import AuditMiddleware, AuditTrail
 from api.keys import KeyRing
 from api.producer import RawProducer
+from api.revocations import Revocations
 from api.tokens import TokenVerifier
 from core.ratelimit import RateLimiter
 from core.settings import Settings
@@ -86,7 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
         keys = KeyRing(settings.auth_keys_dir,
                        timedelta(seconds=settings.auth_key_publish_lead_seconds))
         app.state.pool, app.state.settings, app.state.keys = pool, settings, keys
-        app.state.auth = Authenticator(TokenVerifier(settings, keys), settings, RateLimiter())
+        revocations = Revocations(settings.database_url)
+        revocations.start()
+        app.state.auth = Authenticator(TokenVerifier(settings, keys), settings, RateLimiter(),
+                                       revocations)
         app.state.producer = RawProducer(settings.kafka_bootstrap_servers)
         trail.start(pool)
         log.info("api_started", host=settings.api_host, port=settings.api_port)
@@ -94,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await trail.close()
+            await revocations.close()
             app.state.producer.close()
             await pool.close()
 

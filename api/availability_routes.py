@@ -213,7 +213,14 @@ def live_filters(region: Region = None, neighbours: Neighbours = False,
                        radius_km=radius_km)
 
 
-LiveFiltersDep = Annotated[LiveFilters, Depends(live_filters)]
+async def live_filters_dep(region: Region = None, neighbours: Neighbours = False,
+                           sector: SectorFilter = None, item: Item = None, near: Near = None,
+                           radius_km: RadiusKm = None) -> LiveFilters:
+    """`live_filters` as a dependency (async: a plain def would cost a thread hop)."""
+    return live_filters(region, neighbours, sector, item, near, radius_km)
+
+
+LiveFiltersDep = Annotated[LiveFilters, Depends(live_filters_dep)]
 
 
 def category_codes(category: str) -> list[str]:

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, taken from the application state."""
+"""Dependencies shared by the routers, taken from the application state.
+
+All `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
+request for what is an attribute lookup.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +17,19 @@ from api.producer import RawProducer
 from core.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_producer(request: Request) -> RawProducer:
+async def get_producer(request: Request) -> RawProducer:
     """The app's Kafka producer."""
     producer: RawProducer = request.app.state.producer
     return producer
 
 
-def get_pool(request: Request) -> AsyncConnectionPool[Any]:
+async def get_pool(request: Request) -> AsyncConnectionPool[Any]:
     """The app's database pool."""
     pool: AsyncConnectionPool[Any] = request.app.state.pool
     return pool

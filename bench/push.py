@@ -4,8 +4,9 @@ Starts its own broker, PostgreSQL and two API processes on loopback (state in `.
 the real API (`python -m api`), where every push carries a provider's bearer token, and the
 same app with its access rules replaced by a fixed provider (`bench/open_api.py`). wrk posts
 the same single-report SANER MeasureReport to both, alternating, one connection at a time
-(what one push costs) and eight at a time (throughput). The ratio says what token
-verification, the revocation check, the rate limit and the role check add.
+(what one push costs) and eight at a time (throughput), and reads the API process's CPU time
+per request. The ratios say what token verification, the revocation check, the rate limit and
+the role check add.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import structlog
 
 from bench.database import STATE_DIR
@@ -38,20 +40,24 @@ ORGANIZATION, LOCATION = "bench-push-org", "bench-push-location"
 OPEN_API_PORT = 38281
 # The bench's provider may push as fast as wrk can: the rate limit is not what is measured.
 ENV = (("RATE_LIMIT_PROVIDER", "1000000/1000000"), ("LOG_LEVEL", "WARNING"))
-ROUNDS = 3
-SECONDS = 8
+# Many short rounds, alternating which API goes first: machine noise hits both alike, and the
+# ratio is taken per round (the two runs next to each other), then the median of the rounds.
+ROUNDS = 8
+SECONDS = 4
 LATENCY = re.compile(r"^\s+(50|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 @dataclass(frozen=True)
 class WrkRun:
-    """One wrk run: requests per second and latency percentiles (ms)."""
+    """One wrk run: requests per second, latency percentiles (ms) and the CPU time the API
+    process spent per request (ms): the cost itself, less shaken by whatever else runs."""
 
     requests_per_s: float
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    cpu_ms_per_request: float = 0.0
 
 
 def parse_wrk(output: str) -> WrkRun:
@@ -77,11 +83,20 @@ def _lua(path: Path, body: str, token: str | None) -> Path:
     return path
 
 
-def _wrk(url: str, script: Path, connections: int) -> WrkRun:
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _wrk(url: str, script: Path, connections: int, api: psutil.Process) -> WrkRun:
+    before = _cpu_seconds(api)
     done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency",
                            "-s", str(script), f"{url}/fhir/MeasureReport"],
                           capture_output=True, text=True, timeout=SECONDS + 60, check=True)
-    return parse_wrk(done.stdout)
+    run = parse_wrk(done.stdout)
+    requests = run.requests_per_s * SECONDS
+    cpu_ms = (_cpu_seconds(api) - before) * 1000 / requests if requests else 0.0
+    return WrkRun(run.requests_per_s, run.p50_ms, run.p90_ms, run.p99_ms, round(cpu_ms, 3))
 
 
 def push_config() -> StackConfig:
@@ -124,19 +139,40 @@ def _wait(url: str) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
+def _pid(config: StackConfig, name: str) -> int:
+    managed = processes.find(config.pid_dir, name)
+    assert managed is not None, f"{name} is not running"
+    return managed.pid
+
+
 def _stop(config: StackConfig) -> None:
     processes.stop(config.pid_dir, "open-api", timeout=20.0)
     lifecycle.down(config)
 
 
-def _summary(runs: list[WrkRun]) -> dict[str, float]:
-    def median(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
+def median(values: list[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
+
+def _ratios(auth: list[WrkRun], open_: list[WrkRun]) -> dict[str, float]:
+    pairs = list(zip(auth, open_, strict=True))
+    return {"ratio_cpu": round(median([a.cpu_ms_per_request / o.cpu_ms_per_request
+                                       for a, o in pairs]), 3),
+            "ratio_p50": round(median([a.p50_ms / o.p50_ms for a, o in pairs]), 3),
+            "ratio_p99": round(median([a.p99_ms / o.p99_ms for a, o in pairs]), 3),
+            "ratio_throughput": round(median([o.requests_per_s / a.requests_per_s
+                                              for a, o in pairs]), 3)}
+
+
+def _summary(runs: list[WrkRun]) -> dict[str, float]:
     return {"requests_per_s": round(median([r.requests_per_s for r in runs]), 1),
             "p50_ms": round(median([r.p50_ms for r in runs]), 3),
             "p90_ms": round(median([r.p90_ms for r in runs]), 3),
-            "p99_ms": round(median([r.p99_ms for r in runs]), 3)}
+            "p99_ms": round(median([r.p99_ms for r in runs]), 3),
+            "cpu_ms_per_request": round(median([r.cpu_ms_per_request for r in runs]), 3)}
 
 
 def measure_push() -> dict[str, Any]:
@@ -153,20 +189,20 @@ def measure_push() -> dict[str, Any]:
         scripts = {"auth": _lua(PUSH_DIR / "auth.lua", body, token),
                    "open": _lua(PUSH_DIR / "open.lua", body, None)}
         urls = {"auth": config.api_url, "open": f"http://127.0.0.1:{OPEN_API_PORT}"}
+        apis = {name: psutil.Process(_pid(config, process))
+                for name, process in (("auth", "api"), ("open", "open-api"))}
         results: dict[str, Any] = {}
         for connections in (1, 8):
             runs: dict[str, list[WrkRun]] = {"auth": [], "open": []}
             for round_ in range(ROUNDS):
                 for name in ("auth", "open") if round_ % 2 == 0 else ("open", "auth"):
-                    runs[name].append(_wrk(urls[name], scripts[name], connections))
+                    runs[name].append(_wrk(urls[name], scripts[name], connections,
+                                           apis[name]))
                     log.info("bench_push_run", api=name, connections=connections,
                              **vars(runs[name][-1]))
-            auth, open_ = _summary(runs["auth"]), _summary(runs["open"])
             results[f"c{connections}"] = {
-                "with_auth": auth, "without_auth": open_,
-                "ratio_p50": round(auth["p50_ms"] / open_["p50_ms"], 3),
-                "ratio_p99": round(auth["p99_ms"] / open_["p99_ms"], 3),
-                "ratio_throughput": round(open_["requests_per_s"] / auth["requests_per_s"], 3)}
+                "with_auth": _summary(runs["auth"]), "without_auth": _summary(runs["open"]),
+                **_ratios(runs["auth"], runs["open"])}
         return {"rounds": ROUNDS, "seconds_per_run": SECONDS, **results}
     finally:
         _stop(config)

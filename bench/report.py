@@ -9,9 +9,9 @@ from typing import Any
 
 QUERY_COLUMNS = ("query", "p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p50",
                  "ratio_p99")
-PUSH_COLUMNS = ("push", "with_auth_req_s", "without_auth_req_s", "with_auth_p50_ms",
-                "without_auth_p50_ms", "with_auth_p99_ms", "without_auth_p99_ms", "ratio_p50",
-                "ratio_p99")
+PUSH_COLUMNS = ("push", "with_auth_cpu_ms", "without_auth_cpu_ms", "ratio_cpu",
+                "with_auth_p50_ms", "without_auth_p50_ms", "ratio_p50", "with_auth_p99_ms",
+                "without_auth_p99_ms", "ratio_p99", "with_auth_req_s", "without_auth_req_s")
 SINK_COLUMNS = ("sink", "upsert_rows_per_s", "copy_rows_per_s", "ratio", "batch_p50_ms",
                 "batch_p99_ms")
 
@@ -34,7 +34,10 @@ def _push_rows(push: dict[str, Any]) -> list[dict[str, Any]]:
     for key, label in (("c1", "one at a time (1 connection)"), ("c8", "8 connections")):
         figures = push[key]
         auth, open_ = figures["with_auth"], figures["without_auth"]
-        rows.append({"push": label, "with_auth_req_s": auth["requests_per_s"],
+        rows.append({"push": label, "with_auth_cpu_ms": auth["cpu_ms_per_request"],
+                     "without_auth_cpu_ms": open_["cpu_ms_per_request"],
+                     "ratio_cpu": figures["ratio_cpu"],
+                     "with_auth_req_s": auth["requests_per_s"],
                      "without_auth_req_s": open_["requests_per_s"],
                      "with_auth_p50_ms": auth["p50_ms"], "without_auth_p50_ms": open_["p50_ms"],
                      "with_auth_p99_ms": auth["p99_ms"], "without_auth_p99_ms": open_["p99_ms"],
@@ -67,7 +70,8 @@ def render(results: dict[str, Any]) -> str:
         push = results["push"]
         parts += ["", f"Push path, one SANER report per request, wrk ({push['rounds']} rounds of "
                       f"{push['seconds_per_run']} s each, medians; ratio = with ÷ without "
-                      "authentication):", _table(PUSH_COLUMNS, _push_rows(push))]
+                      "authentication, per round, median of the rounds):",
+                  _table(PUSH_COLUMNS, _push_rows(push))]
     notes = [f"  {q['query']}: {q['note']}" for q in results["queries"] if q.get("note")]
     return "\n".join([*parts, "", "Notes:", *notes, ""]) if notes else "\n".join(parts) + "\n"
 

@@ -31,6 +31,8 @@ class ApiClient:
 
 
 CLIENT_COLUMNS = "client_id, organization, role, regions, national, created_at, revoked_at"
+# Every API process listens here for revocations (api/revocations.py).
+REVOCATION_CHANNEL = "zc_client_revoked"
 
 
 async def create_client(conn: Conn, *, client_id: str, secret_hash: str, organization: str,
@@ -83,12 +85,22 @@ async def list_clients(conn: Conn, *, organization: str | None = None) -> list[A
 
 
 async def revoke_client(conn: Conn, *, client_id: str) -> ApiClient | None:
-    """Revoke a client (idempotent: the first revocation time stays); None if unknown."""
+    """Revoke a client (idempotent: the first revocation time stays); None if unknown. Every
+    API process is told when the caller's transaction commits."""
     async with conn.cursor(row_factory=class_row(ApiClient)) as cur:
         await cur.execute(
             "UPDATE api_client SET revoked_at = coalesce(revoked_at, now())"
             f" WHERE client_id = %s RETURNING {CLIENT_COLUMNS}", (client_id,))
-        return await cur.fetchone()
+        revoked = await cur.fetchone()
+    if revoked is not None:
+        await conn.execute("SELECT pg_notify(%s, %s)", (REVOCATION_CHANNEL, client_id))
+    return revoked
+
+
+async def revoked_clients(conn: Conn) -> list[str]:
+    """Every revoked client's id."""
+    cur = await conn.execute("SELECT client_id FROM api_client WHERE revoked_at IS NOT NULL")
+    return [str(row[0]) for row in await cur.fetchall()]
 
 
 async def replace_device_key(conn: Conn, *, unit_id: str, key_hash: bytes) -> None:
