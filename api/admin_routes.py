@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from api.availability_routes import SectorFilter, check_sector
 from api.clients import client_json, register_client
 from api.deps import ConnDep
 from api.fhir_body import json_body, json_request_body
+from core.audit_chain import AuditRecord
 from core.refusals import NotFound
 from definitions import load_catalogue
 from storage import audit as audit_store
@@ -130,25 +132,17 @@ async def revoke(client_id: Annotated[str, Path(max_length=64)], request: Reques
     return client_json(revoked)
 
 
-class AuditEntry(BaseModel):
-    """One act in the trail, with its place in the hash chain."""
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry(AuditRecord):
+    """One act in the trail, with its place in the chain: `seq`, and `hash` (hex SHA-256 over
+    the record and the hash before it)."""
 
     seq: int
-    at: datetime
-    request_id: str
-    client_id: str | None
-    organization: str | None
-    role: str | None
-    action: str
-    target: str
-    outcome: str
-    status: int
-    reason: str | None
-    hash: str = Field(description="hex SHA-256 chaining this record to the one before")
+    hash: str
 
 
 def _entry(stored: StoredRecord) -> AuditEntry:
-    return AuditEntry(seq=stored.seq, **vars(stored.record), hash=stored.hash.hex())
+    return AuditEntry(**vars(stored.record), seq=stored.seq, hash=stored.hash.hex())
 
 
 async def audit_trail(

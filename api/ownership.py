@@ -54,15 +54,23 @@ async def check_may_register(conn: Conn, principal: Principal, kind: str, resour
                         f"{kind}.location[{i}]")
 
 
+async def check_owns(conn: Conn, principal: Principal, kind: str, resource_id: str) -> None:
+    """NotFound when `kind/resource_id` was never registered; Forbidden when it is not the
+    caller's organisation's."""
+    owner = await owner_of(conn, kind, resource_id)
+    if owner is None:
+        raise NotFound(f"{kind}/{resource_id} is not registered", kind)
+    check_owner(principal, owner, f"{kind}/{resource_id}", kind)
+
+
 async def check_may_read_registration(conn: Conn, principal: Principal, kind: str,
                                       resource_id: str) -> None:
     """Providers read only their own registrations; ZCVs and admins read all of them.
     NotFound when it was never registered."""
-    owner = await owner_of(conn, kind, resource_id)
-    if owner is None:
-        raise NotFound(f"{kind}/{resource_id} is not registered", kind)
     if principal.role == "provider":
-        check_owner(principal, owner, f"{kind}/{resource_id}", kind)
+        await check_owns(conn, principal, kind, resource_id)
+    elif await owner_of(conn, kind, resource_id) is None:
+        raise NotFound(f"{kind}/{resource_id} is not registered", kind)
 
 
 def check_may_report_on(principal: Principal, subject_id: str, subject_owner: str,

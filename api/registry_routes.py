@@ -12,7 +12,12 @@ from adapters import adapter_for
 from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.fhir_body import fhir_body, json_body, json_request_body
-from api.ownership import check_may_read_registration, check_may_register, read_scope
+from api.ownership import (
+    check_may_read_registration,
+    check_may_register,
+    check_owns,
+    read_scope,
+)
 from core.credentials import device_key_hash, new_secret
 from core.identity import Principal, Role
 from core.refusals import BusinessRule, Invalid, NotFound, error
@@ -86,15 +91,11 @@ async def read_unit(unit_id: UnitId, conn: ConnDep, principal: PrincipalDep) -> 
     return unit
 
 
-async def _own_unit(conn: ConnDep, principal: Principal, unit_id: str) -> None:
-    await check_may_read_registration(conn, principal, "MobileUnit", unit_id)
-
-
 async def renew_device_key(unit_id: UnitId, conn: ConnDep, principal: PrincipalDep,
                            audit: AuditDep) -> JSONResponse:
     """Issue a new device key for the unit's tracker; the old key stops working at once."""
     audit.target = f"MobileUnit/{unit_id}"
-    await _own_unit(conn, principal, unit_id)
+    await check_owns(conn, principal, "MobileUnit", unit_id)
     key = await _new_device_key(conn, unit_id)
     return JSONResponse({"id": unit_id, "device_key": key}, status_code=201,
                         headers={"Cache-Control": "no-store"})
@@ -104,11 +105,12 @@ async def revoke_device_key(unit_id: UnitId, conn: ConnDep, principal: Principal
                             audit: AuditDep) -> dict[str, Any]:
     """Revoke the unit's device key (a lost or stolen tracker): refused from its next report."""
     audit.target = f"MobileUnit/{unit_id}"
-    await _own_unit(conn, principal, unit_id)
+    await check_owns(conn, principal, "MobileUnit", unit_id)
     return {"id": unit_id, "revoked": await revoke_device_keys(conn, unit_id=unit_id)}
 
 
-async def _own_location(conn: ConnDep, principal: Principal, location_id: str) -> None:
+async def _mapped_location(conn: ConnDep, principal: Principal, location_id: str) -> None:
+    """A mapping table belongs to a registered location: its provider's (admins read all)."""
     if await get_location(conn, location_id) is None:
         raise BusinessRule(f"Location/{location_id} is not registered", "location_id")
     await check_may_read_registration(conn, principal, "Location", location_id)
@@ -122,7 +124,7 @@ async def register_mapping(location_id: LocationId, source_format: str, request:
     adapter = adapter_for(source_format)
     if adapter is None or not adapter.needs_mapping:
         raise Invalid(f"{source_format!r} takes no mapping table", "source_format")
-    await _own_location(conn, principal, location_id)
+    await _mapped_location(conn, principal, location_id)
     mapping = await fhir_body(request, "mapping")
     check = getattr(adapter, "check_mapping", None)
     problems = check(mapping) if check is not None else None
@@ -135,7 +137,7 @@ async def register_mapping(location_id: LocationId, source_format: str, request:
 async def read_mapping(location_id: LocationId, source_format: str, conn: ConnDep,
                        principal: PrincipalDep) -> dict[str, Any]:
     """The registered mapping table."""
-    await _own_location(conn, principal, location_id)
+    await _mapped_location(conn, principal, location_id)
     mapping = await get_mapping(conn, source_format, location_id)
     if mapping is None:
         raise NotFound(f"no {source_format} mapping for Location/{location_id}", "mapping")
