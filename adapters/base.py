@@ -151,3 +151,22 @@ def check_observed_at(observed_at: datetime, meta: MessageMeta, expression: str)
             f"(received {meta.received_at.isoformat()}, max skew {MAX_CLOCK_SKEW})",
         )
     return None
+
+
+def nul_problem(payload: Any, where: str = "body") -> Issue | None:
+    """An error naming the first text that holds a NUL character: PostgreSQL cannot store one
+    in text or JSON, so such a message could be acknowledged but never archived or replayed."""
+    if isinstance(payload, str):
+        return error("value", where, "text may not contain a NUL character (\\u0000)") \
+            if "\x00" in payload else None
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            problem = nul_problem(key, where) or nul_problem(value, f"{where}.{key}")
+            if problem is not None:
+                return problem
+    elif isinstance(payload, list):
+        for i, value in enumerate(payload):
+            problem = nul_problem(value, f"{where}[{i}]")
+            if problem is not None:
+                return problem
+    return None

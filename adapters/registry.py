@@ -7,7 +7,8 @@ import pkgutil
 from functools import lru_cache
 
 import adapters
-from adapters.base import Adapter
+from adapters.base import Adapter, AdapterError, AdapterResult, error, meta_of
+from core.messages import RawMessage
 
 
 @lru_cache(maxsize=1)
@@ -28,3 +29,13 @@ def registry() -> dict[str, Adapter]:
 def adapter_for(source_format: str) -> Adapter | None:
     """The adapter for a source format, or None when nothing handles it."""
     return registry().get(source_format)
+
+
+def map_raw(raw: RawMessage) -> AdapterResult:
+    """A raw message mapped by the adapter of its source format (replays, reconciled
+    messages); AdapterError when no adapter reads it or the adapter refuses it."""
+    adapter = adapter_for(raw.source_format)
+    if adapter is None:
+        raise AdapterError([error("not-supported", "source_format",
+                                  f"no adapter for source format {raw.source_format!r}")])
+    return adapter.parse(raw.payload, meta_of(raw))

@@ -35,6 +35,7 @@ from api import (
 from api.access import Authenticator, Public, add_route
 from api.audit import AuditMiddleware, AuditTrail
 from api.keys import KeyRing
+from api.location_cache import LocationCache
 from api.producer import RawProducer
 from api.revocations import Revocations
 from api.tokens import TokenVerifier
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.auth = Authenticator(TokenVerifier(settings, keys), settings, RateLimiter(),
                                        revocations)
         app.state.producer = RawProducer(settings.kafka_bootstrap_servers)
+        app.state.locations = LocationCache()
         trail.start(pool)
         log.info("api_started", host=settings.api_host, port=settings.api_port)
         try:

@@ -13,6 +13,7 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 
+from api.location_cache import LocationCache
 from api.producer import RawProducer
 from core.settings import Settings
 
@@ -43,7 +44,14 @@ async def get_conn(
         yield conn
 
 
+async def get_locations_cache(request: Request) -> LocationCache:
+    """The app's cache of registered locations."""
+    locations: LocationCache = request.app.state.locations
+    return locations
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProducerDep = Annotated[RawProducer, Depends(get_producer)]
 PoolDep = Annotated[AsyncConnectionPool[Any], Depends(get_pool)]
 ConnDep = Annotated[psycopg.AsyncConnection[Any], Depends(get_conn)]
+LocationsDep = Annotated[LocationCache, Depends(get_locations_cache)]

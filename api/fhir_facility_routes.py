@@ -19,7 +19,7 @@ from adapters import AdapterError
 from adapters.base import error
 from adapters.facility import healthcare_service_record, location_record, organization_record
 from api.access import Access, AuditDep, PrincipalDep, add_route
-from api.deps import ConnDep
+from api.deps import ConnDep, LocationsDep
 from api.fhir_body import FHIR_JSON, fhir_body, fhir_request_body
 from api.ownership import check_may_read_registration, check_may_register
 from core.identity import Principal, Role
@@ -133,9 +133,12 @@ async def history(kind: str, resource_id: str, conn: Conn) -> JSONResponse:
 
 def _register(router: APIRouter, kind: str) -> None:
     async def put(resource_id: FhirId, request: Request, conn: ConnDep,
-                  principal: PrincipalDep, audit: AuditDep) -> JSONResponse:
+                  principal: PrincipalDep, audit: AuditDep,
+                  locations: LocationsDep) -> JSONResponse:
         audit.target = f"{kind}/{resource_id}"
-        return await put_facility(kind, resource_id, request, conn, principal)
+        answer = await put_facility(kind, resource_id, request, conn, principal)
+        locations.forget(resource_id)
+        return answer
 
     async def get(resource_id: FhirId, conn: ConnDep, principal: PrincipalDep) -> JSONResponse:
         await check_may_read_registration(conn, principal, kind, resource_id)

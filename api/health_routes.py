@@ -1,4 +1,5 @@
-"""Liveness of the API and its two dependencies, broker and database."""
+"""Whether the API can take pushes now: the database answers, and the broker has the ingest
+topic and the producer is usable. 503 saying which part is down otherwise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.access import Public, add_route
-from api.deps import PoolDep, ProducerDep
+from api.deps import PoolDep, ProducerDep, SettingsDep
+from core.topics import ingest_topic
 
 
 async def _database_ok(pool: PoolDep) -> bool:
@@ -21,13 +23,13 @@ async def _database_ok(pool: PoolDep) -> bool:
     return True
 
 
-async def healthz(pool: PoolDep, producer: ProducerDep) -> JSONResponse:
-    """Checks the database with a query and the broker with a metadata request."""
+async def healthz(pool: PoolDep, producer: ProducerDep, settings: SettingsDep) -> JSONResponse:
+    """The database with a query; the broker with a metadata request for the ingest topic."""
     database, broker = await asyncio.gather(
-        _database_ok(pool), asyncio.to_thread(producer.broker_reachable),
+        _database_ok(pool), asyncio.to_thread(producer.topic_ready, ingest_topic(settings)),
     )
-    checks = {"database": "ok" if database else "down", "broker": "ok" if broker else "down"}
-    healthy = database and broker
+    checks = {"database": "ok" if database else "down", "broker": broker or "ok"}
+    healthy = database and broker is None
     return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
                         status_code=200 if healthy else 503)
 

@@ -17,19 +17,22 @@ import structlog
 from fastapi.responses import JSONResponse
 
 from adapters import Adapter, AdapterError, AdapterResult
-from adapters.base import Payload, error, meta_of
+from adapters.base import Payload, error, meta_of, nul_problem
 from api.audit import AuditContext
+from api.location_cache import LocationCache
 from api.outcome import information, outcome_response
 from api.ownership import check_may_report_on
 from api.producer import RawProducer
 from core.identity import Principal
+from core.ingest import encode, ingest_message
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.refusals import Forbidden
 from core.settings import Settings
-from core.topics import raw_topic
-from storage.facilities import get_location, get_locations
+from core.topics import ingest_topic
+from storage.facilities import get_locations
 from storage.mappings import get_mapping
+from storage.observations import archive_unprocessed
 from storage.providers import Rejection, record_rejection
 from storage.units import get_unit
 
@@ -49,7 +52,7 @@ class Subject:
 
 
 async def _subject(conn: Conn, adapter: Adapter, subject_id: str, principal: Principal,
-                   audit: AuditContext) -> Subject:
+                   audit: AuditContext, locations: LocationCache) -> Subject:
     """The registered subject of a message, once the caller is known to own it: nothing about
     another organisation's location (not even its sector) is told to a stranger."""
     if adapter.subject == "mobile-unit":
@@ -61,7 +64,7 @@ async def _subject(conn: Conn, adapter: Adapter, subject_id: str, principal: Pri
         audit.target = f"MobileUnit/{unit.id}"
         check_may_report_on(principal, unit.id, unit.organization_id, audit.target)
         return Subject(unit.id, unit.organization_id, _UNIT_SECTOR[unit.kind])
-    location = await get_location(conn, subject_id)
+    location = await locations.get(conn, subject_id)
     if location is None:
         raise AdapterError([error("not-found", "subject",
                                   f"Location/{subject_id} is not registered; register it first "
@@ -134,22 +137,41 @@ async def _record_rejection(conn: Conn, adapter: Adapter, subject: Subject,
     await conn.commit()
 
 
+async def _queue(raw: RawMessage, result: AdapterResult, *, conn: Conn, producer: RawProducer,
+                 settings: Settings) -> None:
+    """Put the message on the ingest topic, mapped; returns once it is safe.
+
+    With the write-ahead record on, the raw message is archived in the same transaction, which
+    commits only after the broker acknowledged: a message the broker refuses leaves no record
+    (the provider gets 503 and sends it again), one the broker acknowledges and then loses is
+    archived and unprocessed, and the reconciler sends it again."""
+    if settings.ingest_write_ahead:
+        async with conn.pipeline():  # BEGIN and the insert in one round trip
+            await archive_unprocessed(conn, raw)
+    message = ingest_message(raw, result.observations, result.positions)
+    await producer.send(ingest_topic(settings), raw.location_id.encode(), encode(message))
+    await conn.commit()
+
+
 async def accept(
     payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
-    settings: Settings, principal: Principal, audit: AuditContext,
+    settings: Settings, principal: Principal, audit: AuditContext, locations: LocationCache,
 ) -> JSONResponse:
     """Validate `payload` with `adapter` and produce it; 202 with warnings, or a refusal.
 
     The message's subject must be the caller's own (its organisation's location or unit, or
     the unit of its device key): otherwise it is refused whole, before anything is read."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    subject = await _subject(conn, adapter, adapter.location_of(payload), principal, audit)
+    if (nul := nul_problem(payload)) is not None:
+        raise AdapterError([nul])
+    subject = await _subject(conn, adapter, adapter.location_of(payload), principal, audit,
+                             locations)
     try:
         raw, result = await _validated(payload, adapter, conn, subject)
     except AdapterError as exc:
         await _record_rejection(conn, adapter, subject, exc)
         raise
-    await producer.send(raw_topic(settings), subject.id.encode(), raw.model_dump_json().encode())
+    await _queue(raw, result, conn=conn, producer=producer, settings=settings)
     for issue in result.warnings:
         MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()
     log.info("message_accepted", provider=raw.provider, location=subject.id,

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from adapters import Adapter, AdapterError, registry
 from adapters.base import Payload, error
 from api.access import PROVIDER, Access, AuditDep, PrincipalDep, add_route
-from api.deps import ConnDep, ProducerDep, SettingsDep
+from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
 from api.fhir_body import fhir_body
 from api.ingest import accept
 
@@ -31,11 +31,11 @@ def _openapi_body(adapter: Adapter) -> dict[str, object]:
 
 def _register(router: APIRouter, adapter: Adapter) -> None:
     async def push(request: Request, conn: ConnDep, producer: ProducerDep,
-                   settings: SettingsDep, principal: PrincipalDep,
-                   audit: AuditDep) -> JSONResponse:
+                   settings: SettingsDep, principal: PrincipalDep, audit: AuditDep,
+                   locations: LocationsDep) -> JSONResponse:
         payload = await read_payload(request, adapter)
         return await accept(payload, adapter, conn=conn, producer=producer, settings=settings,
-                            principal=principal, audit=audit)
+                            principal=principal, audit=audit, locations=locations)
 
     assert adapter.path is not None
     push.__doc__ = (f"{adapter.summary}. Source format `{adapter.source_format}`, sector "

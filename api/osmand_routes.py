@@ -29,8 +29,9 @@ from adapters.base import error
 from adapters.mobile.osmand import ADAPTER
 from api.access import AuditDep, DeviceAccess, PrincipalDep, add_route
 from api.audit import AuditContext
-from api.deps import ConnDep, ProducerDep, SettingsDep
+from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
 from api.ingest import accept
+from api.location_cache import LocationCache
 from api.outcome import outcome_response
 from core.identity import Principal
 from core.metrics import MESSAGES_REJECTED
@@ -110,10 +111,10 @@ def _refused(request: Request, exc: AdapterError) -> JSONResponse:
 
 async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
                 producer: ProducerDep, settings: SettingsDep, principal: Principal,
-                audit: AuditContext) -> JSONResponse:
+                audit: AuditContext, locations: LocationCache) -> JSONResponse:
     try:
         answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings,
-                              principal=principal, audit=audit)
+                              principal=principal, audit=audit, locations=locations)
     except AdapterError as exc:
         return _refused(request, exc)
     answer.status_code = 200
@@ -121,21 +122,23 @@ async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
 
 
 async def osmand_get(request: Request, conn: ConnDep, producer: ProducerDep,
-                     settings: SettingsDep, principal: PrincipalDep,
-                     audit: AuditDep) -> JSONResponse:
+                     settings: SettingsDep, principal: PrincipalDep, audit: AuditDep,
+                     locations: LocationsDep) -> JSONResponse:
     """A position report in the query string (OsmAnd app, Traccar Client, hardware trackers)."""
-    return await _take(request, _query(request), conn, producer, settings, principal, audit)
+    return await _take(request, _query(request), conn, producer, settings, principal, audit,
+                       locations)
 
 
 async def osmand_post(request: Request, conn: ConnDep, producer: ProducerDep,
-                      settings: SettingsDep, principal: PrincipalDep,
-                      audit: AuditDep) -> JSONResponse:
+                      settings: SettingsDep, principal: PrincipalDep, audit: AuditDep,
+                      locations: LocationsDep) -> JSONResponse:
     """A report in the query string or a form body, or Traccar Client JSON (one or a batch)."""
     try:
         payload = await _posted(request)
     except AdapterError as exc:
         return _refused(request, exc)
-    return await _take(request, payload, conn, producer, settings, principal, audit)
+    return await _take(request, payload, conn, producer, settings, principal, audit,
+                       locations)
 
 
 def router() -> APIRouter:

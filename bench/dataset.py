@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from definitions import Definition, load_catalogue
-from storage.reference import rav_location_id
+from definitions.catalogue import rav_location_id
 
 PROVIDER = "bench"
 SOURCE_FORMAT = "bench/generated"

@@ -91,3 +91,34 @@ AUDIT_DROPPED = Counter(
     "zc_audit_records_dropped_total",
     "Audit records dropped because the buffer was full (the database away for very long).",
 )
+STAGE_HALTS = Counter(
+    "zc_stage_halts_total",
+    "Stream stages that halted the worker before acknowledging a batch (a bug, or dead letters "
+    "beyond the stage's limit).",
+    ["stage"],
+)
+MESSAGES_RECONCILED = Counter(
+    "zc_messages_reconciled_total",
+    "Archived messages sent to the ingest topic again because the broker lost them.",
+)
+BROKER_LOG_LOSSES = Counter(
+    "zc_broker_log_losses_total",
+    "Times the ingest topic's log was found shorter than before (a broker lost messages).",
+)
+ROLLUP_BUCKETS_REFRESHED = Counter(
+    "zc_rollup_buckets_refreshed_total",
+    "5-minute buckets recomputed by the plain path's roll-up refresher.",
+)
+ROLLUP_BACKLOG = Gauge(
+    "zc_rollup_backlog_buckets",
+    "Touched 5-minute buckets waiting for the plain path's roll-up refresher.",
+)
+PRODUCER_RESETS = Counter(
+    "zc_producer_resets_total",
+    "Times the API's Kafka producer was recreated after a fatal error.",
+)
+PARTITIONS_ASSIGNED = Gauge(
+    "zc_stream_partitions_assigned",
+    "Partitions of each topic this stream worker holds (workers in one group share them).",
+    ["topic"],
+)

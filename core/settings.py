@@ -42,8 +42,21 @@ class Settings(BaseSettings):
     # Dead-letter limits (see streams/deadletter.py DlqLimit): beyond them the worker halts.
     dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_max_consecutive: int = Field(default=1000, ge=1)
-    sink_batch_size: int = Field(default=500, ge=1)
-    sink_batch_seconds: float = Field(default=0.25, gt=0)
+    # The store stage's batches: messages per transaction, and the longest wait to fill one.
+    sink_batch_size: int = Field(default=200, ge=1)
+    sink_batch_seconds: float = Field(default=0.05, gt=0)
+    # COPY into the staging table (off only for a database without COPY FROM STDIN: PGlite).
+    sink_copy: bool = True
+    # The write-ahead record: the API archives every accepted message in PostgreSQL before it
+    # answers 202, and the reconciler sends what a broker lost again. Needed with a broker
+    # that can lose acknowledged messages (the embedded one keeps its log in memory only);
+    # with a replicated Kafka (acks=all, min.insync.replicas >= 2) it can be switched off.
+    ingest_write_ahead: bool = True
+    reconcile_seconds: float = Field(default=3.0, gt=0)
+    # How often the plain path's roll-ups catch up with the buckets the writes touched.
+    rollup_refresh_seconds: float = Field(default=1.0, gt=0)
+    # API processes (uvicorn workers) on one host.
+    api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"
 
     # Authentication (docs/security.md). The platform signs its own tokens with the keys in

@@ -1,9 +1,8 @@
 """Kafka topics of the data path, declared once.
 
-raw input  ->  normalise (faust)  ->  observations  ->  sink (faust)  ->  PostgreSQL
-                                   ->  positions     ->  sink (faust)  ->  PostgreSQL
-                     \\-> dead letters (with the reason)
-LSIV feed  ->  bridge (faust) -> raw input; fleet (faust table) -> region observations
+API (mapped once) -> ingest -> store (faust) -> PostgreSQL / TimescaleDB
+LSIV feed -> lsiv (faust: units, fleet statuses) -> ingest
+every stage's refusals -> dead letters (with the reason)
 """
 
 from __future__ import annotations
@@ -22,19 +21,10 @@ class TopicSpec:
     config: dict[str, str]
 
 
-def raw_topic(settings: Settings) -> str:
-    """Raw provider messages as received by the API, kept for replay."""
-    return f"{settings.topic_prefix}.ingest.raw.v1"
-
-
-def observations_topic(settings: Settings) -> str:
-    """Canonical observations, keyed by location and definition."""
-    return f"{settings.topic_prefix}.observations.v1"
-
-
-def positions_topic(settings: Settings) -> str:
-    """Positions of mobile units, keyed by unit."""
-    return f"{settings.topic_prefix}.positions.v1"
+def ingest_topic(settings: Settings) -> str:
+    """Accepted messages, each with what its adapter made of it, keyed by subject
+    (core/ingest.py; schemas/ingest-message.schema.json)."""
+    return f"{settings.topic_prefix}.ingest.v2"
 
 
 def lsiv_topic(settings: Settings) -> str:
@@ -51,9 +41,7 @@ def all_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic the platform needs, for creation at start-up."""
     week_ms = str(7 * 24 * 3600 * 1000)
     return [
-        TopicSpec(raw_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
-        TopicSpec(observations_topic(settings), settings.kafka_partitions, {}),
-        TopicSpec(positions_topic(settings), settings.kafka_partitions, {}),
+        TopicSpec(ingest_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(lsiv_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(deadletter_topic(settings), 1, {"retention.ms": week_ms}),
     ]

@@ -104,6 +104,11 @@ class SafetyRegion(_Frozen):
     centre: tuple[float, float]
 
 
+def rav_location_id(safety_region: str) -> str:
+    """The location id of a RAV region (a veiligheidsregio's ambulance service): 'rav-vr16'."""
+    return f"rav-{safety_region}"
+
+
 class VehicleStatus(_Frozen):
     """An LSIV vehicle status code."""
 

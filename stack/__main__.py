@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from core.topics import lsiv_topic
-from stack import demo_feed, lifecycle
+from stack import demo_feed, lifecycle, supervisor
 from stack.config import StackConfig
 from stack.credentials import access_token, cached_client, read_credentials, signed_in
 from stack.lifecycle import platform_settings
@@ -134,6 +134,9 @@ def main() -> None:
     """Parse the command and run it."""
     commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "run": cmd_run,
                 "tokens": cmd_tokens}
+    if sys.argv[1:2] == ["supervise"]:  # started by `up`, with the stack's configuration
+        supervisor.main()
+        return
     parser = argparse.ArgumentParser(prog="python -m stack")
     parser.add_argument("command", choices=sorted(commands))
     args = parser.parse_args()

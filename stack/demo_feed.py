@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Producer
+import structlog
+from confluent_kafka import KafkaException, Producer
 
 from stack.credentials import cached_client, read_credentials, signed_in
 from stack.demo import (
@@ -21,6 +22,8 @@ from stack.demo import (
 )
 from stack.demo_sectors import SITES, DemoHospitalEd, push_tick, register_sites
 from stack.lsiv_simulator import feed as lsiv_feed
+
+log = structlog.get_logger()
 
 
 def demo_providers(admin: httpx.Client, credentials_dir: Path) -> dict[str, httpx.Client]:
@@ -69,23 +72,29 @@ def feed(api_url: str, admin_credentials: Path, stop: threading.Event, interval:
 
 
 def feed_ambulances(bootstrap_servers: str, topic: str, stop: threading.Event) -> None:
-    """Run the LSIV simulator (West and Midden-Nederland) until stopped, in one-minute runs."""
+    """Run the LSIV simulator (West and Midden-Nederland) until stopped, in one-minute runs,
+    each with a producer of its own (a broker that restarted leaves an idempotent producer in
+    a fatal state: the next run starts afresh)."""
     def pause(seconds: float) -> None:
         if stop.wait(seconds):
             raise _Stopped
 
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                         "acks": "all"})
     run = 0
-    try:
-        while True:
+    while not stop.is_set():
+        producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                             "allow.auto.create.topics": False, "acks": "all"})
+        try:
             lsiv_feed(producer, topic=topic, vehicles=16, regions=("vr16", "vr09"), rate=4.0,
                       seconds=60.0, seed=run, prefix=f"demo{run}", sleep=pause)
-            run += 1
-    except _Stopped:
-        pass
-    finally:
-        producer.flush(10)
+        except _Stopped:
+            return
+        except KafkaException as exc:
+            log.warning("demo_lsiv_run_failed", error=str(exc))
+            if stop.wait(5.0):
+                return
+        finally:
+            producer.flush(10)
+        run += 1
 
 
 class _Stopped(Exception):

@@ -12,10 +12,12 @@ from core.settings import REPO_ROOT, Settings
 from stack import broker, postgres, processes
 from stack.config import StackConfig
 from stack.credentials import bootstrap
+from stack.supervisor import CONFIG_VARIABLE, config_to_env
 from storage.migrate import migrate
 
-# Stopped in this order: first what produces and consumes, then what they depend on.
-SERVICES = ("api", "streams", "postgres", "broker")
+# Stopped in this order: first the supervisor (or it would start them again), then what
+# produces and consumes, then what they depend on.
+SERVICES = ("supervisor", "api", "streams", "postgres", "broker")
 
 
 def platform_settings(config: StackConfig) -> Settings:
@@ -44,10 +46,19 @@ def stop_worker(config: StackConfig, *, kill: bool = False) -> None:
                    first_signal=signal.SIGKILL if kill else signal.SIGTERM)
 
 
-def start_api(config: StackConfig) -> None:
-    """Start the HTTP API and wait until /healthz answers 200."""
+def start_api(config: StackConfig, *, wait: bool = True) -> None:
+    """Start the HTTP API and (unless told not to) wait until /healthz answers 200."""
     _start_python(config, "api", "api")
-    wait_healthy(config)
+    if wait:
+        wait_healthy(config)
+
+
+def start_supervisor(config: StackConfig) -> None:
+    """Start the supervisor that restarts what dies (stack/supervisor.py)."""
+    env = {**config.service_env(), CONFIG_VARIABLE: config_to_env(config)}
+    processes.start("supervisor", [sys.executable, "-m", "stack", "supervise"],
+                    marker="-m stack supervise", pid_dir=config.pid_dir,
+                    log_dir=config.log_dir, env=env, cwd=REPO_ROOT)
 
 
 def wait_healthy(config: StackConfig, timeout: float = 60.0) -> None:
@@ -86,6 +97,8 @@ def up(config: StackConfig) -> None:
     if not _running(config, "api"):
         start_api(config)
     wait_healthy(config)
+    if not _running(config, "supervisor"):
+        start_supervisor(config)
 
 
 def down(config: StackConfig) -> list[str]:

@@ -1,4 +1,5 @@
-"""The audit trail in PostgreSQL: appended in batches, chained by hash, read back filtered.
+"""The audit trail in PostgreSQL: appended in batches (COPY), chained by hash, read back
+filtered.
 
 Appends from every API process are serialised by a transaction-scoped advisory lock, so the
 chain is one line through all of them, in `seq` order.
@@ -21,6 +22,8 @@ AUDIT_LOCK = 727_002
 FIELDS = ("at", "request_id", "client_id", "organization", "role", "action", "target",
           "outcome", "status", "reason")
 COLUMNS = ", ".join(FIELDS)
+TYPES = ("timestamptz", "text", "text", "text", "text", "text", "text", "text", "int4", "text",
+         "bytea", "bytea")
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,11 @@ async def append(conn: Conn, records: list[AuditRecord]) -> None:
     cur = await conn.execute("SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1")
     row = await cur.fetchone()
     links = chain(GENESIS if row is None else bytes(row[0]), records)
-    rows = [(*(getattr(r, f) for f in FIELDS), prev, current)
-            for r, (prev, current) in zip(records, links, strict=True)]
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            f"INSERT INTO audit_event ({COLUMNS}, prev_hash, hash)"
-            f" VALUES ({', '.join(['%s'] * (len(FIELDS) + 2))})", rows)
+    async with conn.cursor() as cur, cur.copy(
+            f"COPY audit_event ({COLUMNS}, prev_hash, hash) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(TYPES))
+        for record, (prev, current) in zip(records, links, strict=True):
+            await copy.write_row((*(getattr(record, f) for f in FIELDS), prev, current))
 
 
 @dataclass(frozen=True)

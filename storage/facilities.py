@@ -8,7 +8,8 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
-from psycopg.types.json import Jsonb
+
+from storage.jsonb import jsonb
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ async def upsert_organization(
         " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, ura = EXCLUDED.ura,"
         " agb = EXCLUDED.agb, resource = EXCLUDED.resource, updated_at = now()"
         " RETURNING (xmax = 0)",
-        (org.id, org.name, org.ura, org.agb, Jsonb(org.resource)),
+        (org.id, org.name, org.ura, org.agb, jsonb(org.resource)),
     )
     row = await cur.fetchone()
     return bool(row and row[0])
@@ -87,7 +88,7 @@ async def upsert_location(conn: psycopg.AsyncConnection[Any], loc: LocationRecor
         " resource = EXCLUDED.resource, updated_at = now()"
         " RETURNING (xmax = 0)",
         (loc.id, loc.organization_id, loc.name, loc.sector, loc.roaz_region, loc.latitude,
-         loc.longitude, loc.veiligheidsregio, Jsonb(loc.resource)),
+         loc.longitude, loc.veiligheidsregio, jsonb(loc.resource)),
     )
     row = await cur.fetchone()
     return bool(row and row[0])
@@ -142,7 +143,7 @@ async def upsert_healthcare_service(
         " resource = EXCLUDED.resource, updated_at = now()"
         " RETURNING (xmax = 0)",
         (service.id, service.organization_id, service.location_ids, service.name,
-         Jsonb(service.resource)),
+         jsonb(service.resource)),
     )
     row = await cur.fetchone()
     return bool(row and row[0])
@@ -173,7 +174,7 @@ async def record_version(
     await conn.execute(
         "INSERT INTO facility_version (resource_type, resource_id, version, valid_from,"
         " resource) VALUES (%s, %s, %s, now(), %s)",
-        (resource_type, resource_id, (current[0] if current else 0) + 1, Jsonb(resource)),
+        (resource_type, resource_id, (current[0] if current else 0) + 1, jsonb(resource)),
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
+
+from storage.jsonb import jsonb
 
 
 async def put_mapping(conn: psycopg.AsyncConnection[Any], source_format: str, location_id: str,
@@ -14,7 +15,7 @@ async def put_mapping(conn: psycopg.AsyncConnection[Any], source_format: str, lo
     await conn.execute(
         "INSERT INTO source_mapping (source_format, location_id, mapping) VALUES (%s, %s, %s)"
         " ON CONFLICT (source_format, location_id) DO UPDATE SET mapping = EXCLUDED.mapping,"
-        " updated_at = now()", (source_format, location_id, Jsonb(mapping)))
+        " updated_at = now()", (source_format, location_id, jsonb(mapping)))
 
 
 async def get_mapping(conn: psycopg.AsyncConnection[Any], source_format: str,

@@ -1,83 +1,69 @@
-"""Idempotent batch writes of observations and raw messages.
+"""Idempotent batch writes of observations, and the raw message archive.
 
-A batch is written in one transaction with multi-row upserts on the natural keys, so replaying
-the same messages changes nothing. `latest_observation` is maintained in the same transaction, and
-on the plain PostgreSQL path so are the 5-minute and hourly roll-ups (storage/rollups.py;
-TimescaleDB's continuous aggregates maintain themselves).
+A batch goes into a per-connection staging table (binary COPY, or a multi-row insert where COPY
+is not available), then into `observation` and `latest_observation` with one
+`INSERT … SELECT DISTINCT ON … ON CONFLICT` each, in the caller's transaction: a replay of the
+same messages changes nothing. On the plain PostgreSQL path the batch also records the 5-minute
+buckets it touched in `rollup_dirty`; the roll-ups are recomputed from there off the write
+transaction (storage/rollups.py), as TimescaleDB's continuous aggregates are.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from core.messages import Observation, RawMessage
+from storage.jsonb import jsonb
 from storage.paths import current_path_async
-from storage.rollups import refresh_rollups
+from storage.rollups import MARK_DIRTY
 
-_COLUMNS = (
-    "location_id, definition, observed_at, definition_version, value, value_text,"
-    " not_reported_reason, received_at, provider, source_format, raw_message_id"
-)
-_UNNEST = (
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::int[],"
-    " %s::float8[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[],"
-    " %s::uuid[])"
-)
+Conn = psycopg.AsyncConnection[Any]
+# The columns a staged observation has, in this order (`StagedObservation`).
+COLUMNS = ("location_id", "definition", "observed_at", "definition_version", "value",
+           "value_text", "not_reported_reason", "received_at", "provider", "source_format",
+           "raw_message_id")
+TYPES = ("text", "text", "timestamptz", "int4", "float8", "text", "text", "timestamptz", "text",
+         "text", "uuid")
+StagedObservation = tuple[str, str, datetime, int, float | None, str | None, str | None,
+                          datetime, str, str, uuid.UUID]
+STAGING = "zc_observation_staging"
+_COLUMNS = ", ".join(COLUMNS)
+CREATE_STAGING = (f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE observation INCLUDING"
+                  " DEFAULTS) ON COMMIT DELETE ROWS")
+COPY_STAGING = f"COPY {STAGING} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+INSERT_STAGING = (f"INSERT INTO {STAGING} ({_COLUMNS}) SELECT * FROM unnest("
+                  + ", ".join(f"%s::{t}[]" for t in TYPES) + ")")
 _UPDATE = (
     "definition_version = EXCLUDED.definition_version, value = EXCLUDED.value,"
     " value_text = EXCLUDED.value_text, not_reported_reason = EXCLUDED.not_reported_reason,"
-    " received_at = EXCLUDED.received_at,"
-    " provider = EXCLUDED.provider, source_format = EXCLUDED.source_format,"
-    " raw_message_id = EXCLUDED.raw_message_id"
+    " received_at = EXCLUDED.received_at, provider = EXCLUDED.provider,"
+    " source_format = EXCLUDED.source_format, raw_message_id = EXCLUDED.raw_message_id"
 )
-# A correction for the same observed time wins only if it was received later; a replay of
-# the same message is received at the same moment and so rewrites nothing.
-UPSERT_OBSERVATIONS = (
-    f"INSERT INTO observation ({_COLUMNS}) {_UNNEST}"
+# One row per key (a statement may not touch a row twice): the last received. A correction for
+# the same observed time wins only if it was received later; a replay of the same message is
+# received at the same moment and so rewrites nothing.
+MERGE_HISTORY = (
+    f"INSERT INTO observation ({_COLUMNS})"
+    f" SELECT DISTINCT ON (location_id, definition, observed_at) {_COLUMNS} FROM {STAGING}"
+    " ORDER BY location_id, definition, observed_at, received_at DESC"
     f" ON CONFLICT (location_id, definition, observed_at) DO UPDATE SET {_UPDATE}"
     " WHERE observation.received_at < EXCLUDED.received_at"
 )
-UPSERT_LATEST = (
-    f"INSERT INTO latest_observation ({_COLUMNS}) {_UNNEST}"
-    f" ON CONFLICT (location_id, definition) DO UPDATE SET observed_at = EXCLUDED.observed_at,"
+# Per location and item the newest observed, then the last received.
+MERGE_LATEST = (
+    f"INSERT INTO latest_observation ({_COLUMNS})"
+    f" SELECT DISTINCT ON (location_id, definition) {_COLUMNS} FROM {STAGING}"
+    " ORDER BY location_id, definition, observed_at DESC, received_at DESC"
+    " ON CONFLICT (location_id, definition) DO UPDATE SET observed_at = EXCLUDED.observed_at,"
     f" {_UPDATE}"
     " WHERE (latest_observation.observed_at, latest_observation.received_at)"
     " < (EXCLUDED.observed_at, EXCLUDED.received_at)"
 )
-UPSERT_RAW = (
-    "INSERT INTO raw_message (message_id, received_at, source_format, sector, provider,"
-    " location_id, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (message_id) DO NOTHING"
-)
-
-
-def newest_per_key(observations: Sequence[Observation]) -> list[Observation]:
-    """One observation per (location, item, observed time): the last received.
-
-    One INSERT ... ON CONFLICT may not touch the same row twice, so a batch is deduplicated first.
-    """
-    chosen: dict[tuple[str, str, object], Observation] = {}
-    for obs in observations:
-        key = (obs.location_id, obs.definition, obs.observed_at)
-        if key not in chosen or chosen[key].received_at <= obs.received_at:
-            chosen[key] = obs
-    return list(chosen.values())
-
-
-def newest_per_item(observations: Sequence[Observation]) -> list[Observation]:
-    """One observation per (location, item): the newest observed, then the last received."""
-    chosen: dict[tuple[str, str], Observation] = {}
-    for obs in observations:
-        key = (obs.location_id, obs.definition)
-        current = chosen.get(key)
-        if current is None or (current.observed_at, current.received_at) <= (
-            obs.observed_at, obs.received_at,
-        ):
-            chosen[key] = obs
-    return list(chosen.values())
 
 
 def stored_value(value: float | bool | str | None) -> tuple[float | None, str | None]:
@@ -87,45 +73,95 @@ def stored_value(value: float | bool | str | None) -> tuple[float | None, str | 
     return (None if value is None else float(value)), None
 
 
-def _columns(observations: Sequence[Observation]) -> list[list[object]]:
-    values = [stored_value(o.value) for o in observations]
-    return [
-        [o.location_id for o in observations],
-        [o.definition for o in observations],
-        [o.observed_at for o in observations],
-        [o.definition_version for o in observations],
-        [number for number, _ in values],
-        [text for _, text in values],
-        [o.not_reported_reason for o in observations],
-        [o.received_at for o in observations],
-        [o.provider for o in observations],
-        [o.source_format for o in observations],
-        [o.raw_message_id for o in observations],
-    ]
+def staged(obs: Observation) -> StagedObservation:
+    """An observation as a staging row."""
+    number, text = stored_value(obs.value)
+    return (obs.location_id, obs.definition, obs.observed_at, obs.definition_version, number,
+            text, obs.not_reported_reason, obs.received_at, obs.provider, obs.source_format,
+            obs.raw_message_id)
 
 
-async def upsert_observations(
-    conn: psycopg.AsyncConnection[object], observations: Sequence[Observation],
-) -> None:
-    """Upsert a batch into history and latest state, in the caller's transaction."""
-    if not observations:
-        return
+async def _stage(conn: Conn, rows: Sequence[StagedObservation], copy: bool) -> None:
     async with conn.cursor() as cur:
-        await cur.execute(UPSERT_OBSERVATIONS, _columns(newest_per_key(observations)))
-        await cur.execute(UPSERT_LATEST, _columns(newest_per_item(observations)))
-    if await current_path_async(conn) == "plain":
-        await refresh_rollups(conn, observations)
+        await cur.execute(CREATE_STAGING)
+        if copy:
+            async with cur.copy(COPY_STAGING) as staging:
+                staging.set_types(list(TYPES))
+                for row in rows:
+                    await staging.write_row(row)
+        else:
+            await cur.execute(INSERT_STAGING, [list(column) for column in zip(*rows,
+                                                                              strict=True)])
 
 
-async def upsert_raw_messages(
-    conn: psycopg.AsyncConnection[object], messages: Sequence[RawMessage],
-) -> None:
-    """Keep raw messages for replay; a message already kept is left as it is."""
+async def write_staged(conn: Conn, rows: Sequence[StagedObservation], *,
+                       copy: bool = True) -> None:
+    """Upsert a batch of staging rows into history and latest state, in the caller's
+    transaction; `copy=False` where COPY FROM STDIN is not available (PGlite)."""
+    if not rows:
+        return
+    await _stage(conn, rows, copy)
+    async with conn.cursor() as cur:
+        await cur.execute(MERGE_HISTORY)
+        await cur.execute(MERGE_LATEST)
+        if await current_path_async(conn) == "plain":
+            await cur.execute(MARK_DIRTY)
+        await cur.execute(f"DELETE FROM {STAGING}")
+
+
+async def upsert_observations(conn: Conn, observations: Sequence[Observation], *,
+                              copy: bool = True) -> None:
+    """Upsert a batch of observations into history and latest state, in the caller's
+    transaction."""
+    await write_staged(conn, [staged(o) for o in observations], copy=copy)
+
+
+# --- the raw message archive (the write-ahead record) ---------------------------------------
+
+_RAW_COLUMNS = ("message_id, received_at, source_format, sector, provider, location_id,"
+                " payload, context, processed_at")
+ARCHIVE = (f"INSERT INTO raw_message ({_RAW_COLUMNS})"
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+# Marks the archived ones of a batch processed, and names the ones not archived yet.
+MARK_PROCESSED = (
+    "WITH marked AS (UPDATE raw_message SET processed_at = now()"
+    " WHERE message_id = ANY(%(ids)s) AND processed_at IS NULL)"
+    " SELECT id FROM unnest(%(ids)s::uuid[]) AS t(id)"
+    " WHERE NOT EXISTS (SELECT 1 FROM raw_message r WHERE r.message_id = t.id)"
+)
+ARCHIVE_PROCESSED = (f"INSERT INTO raw_message ({_RAW_COLUMNS})"
+                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())"
+                     " ON CONFLICT (message_id) DO UPDATE SET processed_at = now()"
+                     " WHERE raw_message.processed_at IS NULL")
+
+
+def _raw_row(message: RawMessage) -> tuple[Any, ...]:
+    return (message.message_id, message.received_at, message.source_format, message.sector,
+            message.provider, message.location_id, jsonb(message.payload),
+            jsonb(message.context))
+
+
+async def archive_unprocessed(conn: Conn, message: RawMessage) -> None:
+    """The write-ahead record of an accepted message, in the caller's transaction."""
+    await conn.execute(ARCHIVE, (*_raw_row(message), None))
+
+
+async def not_archived(conn: Conn, message_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Mark the archived ones of `message_ids` processed; returns the ones not archived."""
+    if not message_ids:
+        return []
+    cur = await conn.execute(MARK_PROCESSED, {"ids": list(message_ids)})
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def archive_processed(conn: Conn, messages: Sequence[RawMessage]) -> None:
+    """Archive messages as processed (a message archived before is only marked)."""
     if not messages:
         return
     async with conn.cursor() as cur:
-        await cur.executemany(UPSERT_RAW, [
-            (m.message_id, m.received_at, m.source_format, m.sector, m.provider,
-             m.location_id, Jsonb(m.payload))
-            for m in messages
-        ])
+        await cur.executemany(ARCHIVE_PROCESSED, [_raw_row(m) for m in messages])
+
+
+async def upsert_raw_messages(conn: Conn, messages: Sequence[RawMessage]) -> None:
+    """Keep raw messages for replay, processed; a message already kept is only marked."""
+    await archive_processed(conn, messages)

@@ -6,14 +6,10 @@ Idempotent; run after the migrations (by `make up` and by `python -m storage.mig
 from __future__ import annotations
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from definitions import load_catalogue
-
-
-def rav_location_id(safety_region: str) -> str:
-    """The location id of a RAV region: 'rav-vr16'."""
-    return f"rav-{safety_region}"
+from definitions.catalogue import rav_location_id
+from storage.jsonb import jsonb
 
 
 def seed_rav_regions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
@@ -25,7 +21,7 @@ def seed_rav_regions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
         conn.execute(
             "INSERT INTO organization (id, name, resource) VALUES (%s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
-            (rid, name, Jsonb({"resourceType": "Organization", "id": rid, "name": name})))
+            (rid, name, jsonb({"resourceType": "Organization", "id": rid, "name": name})))
         conn.execute(
             "INSERT INTO location (id, organization_id, name, sector, roaz_region, latitude,"
             " longitude, veiligheidsregio, resource) VALUES (%s, %s, %s, 'ambulance', %s, %s,"
@@ -33,5 +29,5 @@ def seed_rav_regions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
             " roaz_region = EXCLUDED.roaz_region, latitude = EXCLUDED.latitude,"
             " longitude = EXCLUDED.longitude",
             (rid, rid, name, region.roaz_region, region.centre[0], region.centre[1], region.code,
-             Jsonb({"resourceType": "Location", "id": rid, "name": name, "mode": "kind"})))
+             jsonb({"resourceType": "Location", "id": rid, "name": name, "mode": "kind"})))
     return len(regions)

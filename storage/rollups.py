@@ -1,10 +1,13 @@
 """5-minute and hourly roll-ups of observations on the plain PostgreSQL path.
 
 On TimescaleDB, `observation_5m` and `observation_1h` are continuous aggregates and maintain
-themselves. On plain PostgreSQL they are tables: after each observation batch is upserted, the
-buckets it touches are recomputed from `observation` in the same transaction. Recomputing
-(rather than adding the batch in) keeps them exact under corrections and replays: a replay
-recomputes the same rows.
+themselves. On plain PostgreSQL they are tables, kept like a continuous aggregate is, off the
+write transaction: each observation batch records the 5-minute buckets it touched in
+`rollup_dirty` (MARK_DIRTY, in the batch's transaction), and `refresh_dirty` takes those
+buckets, recomputes them and their hours from `observation`, and removes them, in one
+transaction. Recomputing (rather than adding the batch in) keeps the roll-ups exact under
+corrections and replays: a replay recomputes the same rows. Until a refresh runs, the newest
+buckets lag (the stream worker refreshes every ROLLUP_REFRESH_SECONDS).
 
 Buckets are aligned like time_bucket's (UTC, origin 2000-01-01 00:00 UTC, a whole number of
 5 minutes and hours before time_bucket's own default origin of 2000-01-03), so both paths agree.
@@ -12,12 +15,9 @@ Buckets are aligned like time_bucket's (UTC, origin 2000-01-01 00:00 UTC, a whol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-
-from core.messages import Observation
 
 ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 # Roll-up relation -> bucket width. Same names and widths as the continuous aggregates.
@@ -53,22 +53,29 @@ def refresh_sql(relation: str, width: str) -> str:
 
 
 REFRESH = {relation: refresh_sql(relation, width) for relation, width in RESOLUTIONS.items()}
+# In an observation batch's transaction: which 5-minute buckets it touched (from the staging
+# table of storage/observations.py).
+MARK_DIRTY = (
+    "INSERT INTO rollup_dirty (location_id, definition, bucket)"
+    f" SELECT DISTINCT location_id, definition, date_bin(INTERVAL '5 minutes', observed_at,"
+    f" {ORIGIN}) FROM zc_observation_staging ON CONFLICT DO NOTHING"
+)
+# Takes up to %s buckets; other refreshers skip the ones taken (SKIP LOCKED).
+TAKE_DIRTY = (
+    "DELETE FROM rollup_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM rollup_dirty"
+    " ORDER BY bucket LIMIT %s FOR UPDATE SKIP LOCKED))"
+    " RETURNING location_id, definition, bucket"
+)
 
 
-async def refresh_rollups(
-    conn: psycopg.AsyncConnection[Any], observations: Sequence[Observation],
-) -> None:
-    """Recompute the 5-minute and hourly rows of every (location, item, bucket) in the batch.
-
-    Run after the batch is upserted into `observation`, in the same transaction. Plain path only.
-    """
-    if not observations:
-        return
-    keys = [
-        [o.location_id for o in observations],
-        [o.definition for o in observations],
-        [o.observed_at for o in observations],
-    ]
-    async with conn.cursor() as cur:
-        for statement in REFRESH.values():
-            await cur.execute(statement, keys)
+async def refresh_dirty(conn: psycopg.AsyncConnection[Any], limit: int = 5000) -> int:
+    """Recompute up to `limit` touched 5-minute buckets and their hours, in the caller's
+    transaction; returns how many buckets were refreshed (0: nothing waits). Plain path only."""
+    cur = await conn.execute(TAKE_DIRTY, (limit,))
+    taken = await cur.fetchall()
+    if taken:
+        keys = [[row[0] for row in taken], [row[1] for row in taken], [row[2] for row in taken]]
+        async with conn.cursor() as refresh:
+            for statement in REFRESH.values():
+                await refresh.execute(statement, keys)
+    return len(taken)

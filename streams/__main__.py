@@ -11,13 +11,19 @@ from core.settings import get_settings
 from streams.app import create_app
 
 
+def faust_log_level(level: str) -> str:
+    """faust's name for a logging level: it knows `warn` and `crit`, not `warning`."""
+    name = level.lower()
+    return {"warning": "warn", "critical": "crit"}.get(name, name)
+
+
 def main() -> None:
     """Start metrics, then the faust worker (blocks until stopped)."""
     settings = get_settings()
     configure_logging(settings.log_level, process="streams")
     start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     app = create_app(settings)
-    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(),
+    sys.argv = [sys.argv[0], "worker", "--loglevel", faust_log_level(settings.log_level),
                 "--without-web"]
     app.main()
 

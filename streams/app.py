@@ -1,24 +1,31 @@
-"""The faust application: topics and agents wired from settings, nothing at import time."""
+"""The faust application: topics, agents and timers wired from settings, nothing at import time.
+
+- `store`: ingest messages -> PostgreSQL / TimescaleDB (streams/store.py)
+- `lsiv`: the LSIV feed -> units, fleet statuses -> ingest messages (streams/lsiv.py)
+- timers: the reconciler (broker log loss) and the plain path's roll-up refresher
+  (streams/recovery.py)
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import faust
+import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from core.settings import Settings
-from core.topics import deadletter_topic, observations_topic, positions_topic, raw_topic
+from core.metrics import PARTITIONS_ASSIGNED
+from core.topics import deadletter_topic, ingest_topic, lsiv_topic
 from streams.deadletter import DlqLimit
 from streams.lsiv import register_lsiv
+from streams.recovery import Reconciler, RollupRefresher
 from streams.sink import Sink
-from streams.stages import (
-    Archiver,
-    DeadLetterQueue,
-    Normaliser,
-    ObservationSink,
-    PositionSink,
-)
+from streams.stage import DeadLetterQueue
+from streams.store import StoreStage
+
+log = structlog.get_logger()
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -27,7 +34,7 @@ def faust_broker_url(bootstrap_servers: str) -> str:
 
 
 def create_app(settings: Settings) -> faust.App:
-    """The stream worker application with all its agents."""
+    """The stream worker application with all its agents and timers."""
     app = faust.App(
         "zorgcapaciteit-streams",
         broker=faust_broker_url(settings.kafka_bootstrap_servers),
@@ -46,21 +53,46 @@ def create_app(settings: Settings) -> faust.App:
     def topic(name: str) -> Any:
         return app.topic(name, key_serializer="raw", value_serializer="raw")
 
-    raw, observations = topic(raw_topic(settings)), topic(observations_topic(settings))
-    positions = topic(positions_topic(settings))
+    async def halt(reason: BaseException) -> None:
+        # Stops the worker with its services (logs flushed, pool closed), exit status non-zero.
+        await app.crash(reason)
+
+    ingest = topic(ingest_topic(settings))
     dead_letters = DeadLetterQueue(topic(deadletter_topic(settings)), limit=lambda: DlqLimit(
         settings.dlq_max_invalid_ratio, settings.dlq_max_consecutive))
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.database_url, open=False, min_size=1, max_size=4,
     )
     sink = Sink(pool)
+    store = StoreStage(sink, dead_letters, halt, batch_size=settings.sink_batch_size,
+                       batch_seconds=settings.sink_batch_seconds, copy=settings.sink_copy)
+    app.agent(ingest, name="store")(store.run)
+    register_lsiv(app, settings, sink, ingest=ingest, dead_letters=dead_letters, halt=halt)
 
-    app.agent(raw, name="normalise")(Normaliser(observations, positions, dead_letters).run)
-    app.agent(raw, name="archive")(Archiver(sink).run)
-    app.agent(observations, name="store-observations")(ObservationSink(
-        sink, dead_letters, settings.sink_batch_size, settings.sink_batch_seconds,
-    ).run)
-    app.agent(positions, name="store-positions")(PositionSink(sink, dead_letters).run)
-    register_lsiv(app, settings, sink, raw=raw, observations=observations,
-                  dead_letters=dead_letters)
+    async def send(key: bytes, value: bytes) -> Any:
+        return await ingest.send(key=key, value=value)
+
+    reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
+                            send, halt)
+    refresher = RollupRefresher(pool)
+
+    async def reconcile() -> None:
+        await pool.open()
+        await reconciler.run_once()
+
+    async def refresh_rollups() -> None:
+        await pool.open()
+        await refresher.run_once()
+
+    async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        assigned = kwargs.get("assigned", args[0] if args else set())
+        counts = Counter(tp.topic for tp in assigned)
+        for name in (ingest_topic(settings), lsiv_topic(settings)):
+            PARTITIONS_ASSIGNED.labels(topic=name).set(counts.get(name, 0))
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}"
+                                                          for tp in assigned))
+
+    app.timer(interval=settings.reconcile_seconds, name="reconcile")(reconcile)
+    app.timer(interval=settings.rollup_refresh_seconds, name="refresh-rollups")(refresh_rollups)
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
     return app

@@ -1,16 +1,15 @@
-"""The LSIV feed in the streams: the bridge into the raw input, and the fleet's region figures.
+"""The LSIV feed in the streams: vehicles, their statuses and positions, and the fleet figures.
 
-- `LsivBridge` (agent `lsiv-bridge`): LSIV message -> the vehicle registered as mobile unit ->
-  a raw message (subject = the vehicle) on the raw topic, from where the normal pipeline stores
-  statuses and positions. It checks each message with the LSIV adapter first, as the API does
-  for pushed messages, so the raw topic only holds input the adapter accepts.
-- `Fleet` (agent `fleet`): keeps every vehicle's latest status in a changelog-backed faust table
-  and, after each batch, derives the figures of every RAV region it touched (ambulances
-  available per urgency class, share deployed) as observations of the region's location.
+One stage (`lsiv`) takes a batch of feed messages and, in one transaction, registers new or
+changed vehicles as mobile units and records every status in `fleet_vehicle` (an older status
+never replaces a newer one). Then it sends to the ingest topic, like any accepted message: each
+feed message mapped by the LSIV adapter (a status at the vehicle, or a position), and for every
+RAV region the batch touched a fleet snapshot mapped by the fleet adapter (ambulances available
+per urgency class, share deployed). Only then is the batch acknowledged; a redelivered batch
+records and sends the same again, which changes nothing downstream.
 
-Both consume the LSIV topic, whose messages are keyed by the vehicle's RAV region: one region's
-vehicles share a partition, so a worker holding that partition holds the whole region in its
-table, in feed order.
+The feed is keyed by the vehicle's RAV region: one region's vehicles share a partition, so its
+statuses are recorded in feed order.
 """
 
 from __future__ import annotations
@@ -18,44 +17,38 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import structlog
-from faust.streams import _current_event
 
+from adapters.ambulance.fleet import ADAPTER as FLEET_ADAPTER
+from adapters.ambulance.fleet import snapshot
 from adapters.ambulance.lsiv import ADAPTER as LSIV_ADAPTER
 from adapters.ambulance.lsiv_message import LsivMessage, LsivVehicle, read_message
-from adapters.base import MessageMeta, observation, require_definition
-from core.messages import Observation, RawMessage
-from core.metrics import MESSAGES_CONSUMED, MESSAGES_PRODUCED
+from adapters.base import meta_of
+from core.ingest import IngestMessage, encode, ingest_message
+from core.messages import RawMessage
+from core.metrics import MESSAGES_PRODUCED
 from core.settings import Settings
 from core.topics import lsiv_topic
 from definitions import load_catalogue
-from storage.reference import rav_location_id
+from definitions.catalogue import rav_location_id
+from storage.fleet import VehicleStatus, record_statuses, region_vehicles, vehicle_regions
 from storage.units import MobileUnit, upsert_unit
-from streams.deadletter import DeadLetter, dead_letter_of
 from streams.sink import Sink
-from streams.stages import BatchStage, DeadLetterQueue
+from streams.stage import DeadLetterQueue, Halt, Stage
 
 log = structlog.get_logger()
 
-# Namespaces of the derived message ids: the same LSIV message, or the same region figures,
-# always get the same id, so a redelivery is recognised downstream.
+# Namespaces of the derived message ids: the same LSIV message, or the same region snapshot,
+# always gets the same id, so a redelivery is recognised downstream.
 LSIV_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://zorgcapaciteit.nl/lsiv/v1")
 FLEET_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://zorgcapaciteit.nl/lsiv/fleet")
-FLEET_SOURCE_FORMAT = "lsiv/fleet"
-AVAILABLE = {"A1": "ambulance.available.a1", "A2": "ambulance.available.a2",
-             "B": "ambulance.available.b"}
-DEPLOYED_SHARE = "ambulance.busyness.deployed_share"
-Vehicle = Mapping[str, Any]  # a fleet table value: status, rav_region, type, at
 
-
-# --- the bridge ------------------------------------------------------------------------------
 
 def raw_message_id(lsiv_message_id: str) -> uuid.UUID:
     """The raw message id of an LSIV message: a redelivered message keeps its id."""
@@ -80,220 +73,118 @@ def raw_of(message: LsivMessage, payload: dict[str, Any], received_at: datetime)
     )
 
 
-def read_feed_message(value: bytes, received_at: datetime) -> tuple[dict[str, Any], LsivMessage]:
-    """The JSON payload and the typed message; raises what makes the message a dead letter."""
+def fleet_message(region: str, vehicles: Sequence[VehicleStatus], touched_at: datetime,
+                  received_at: datetime) -> IngestMessage:
+    """A region's fleet snapshot as an ingest message, mapped by the fleet adapter.
+
+    Dated at the region's latest status, or at the status that touched it (a region whose last
+    vehicle just left it)."""
+    observed_at = max([touched_at, *(v.status_at for v in vehicles)])
+    payload = snapshot(region, observed_at, [
+        {"id": v.vehicle_id, "type": v.vehicle_type, "status": v.status} for v in vehicles])
+    raw = RawMessage(
+        message_id=uuid.uuid5(FLEET_NAMESPACE, f"{region}|{observed_at.isoformat()}"),
+        source_format=FLEET_ADAPTER.source_format, sector=FLEET_ADAPTER.sector,
+        provider=rav_location_id(region), location_id=rav_location_id(region),
+        received_at=received_at, payload=payload)
+    return ingest_message(raw, FLEET_ADAPTER.parse(payload, meta_of(raw)).observations)
+
+
+@dataclass(frozen=True)
+class FeedMessage:
+    """One feed message: as sent, read, and mapped into an ingest message."""
+
+    message: LsivMessage
+    ingest: IngestMessage
+
+    @property
+    def status(self) -> VehicleStatus | None:
+        """The vehicle status it reports, if it is a status message."""
+        if self.message.kind != "vehicle-status" or self.message.status is None:
+            return None
+        vehicle = self.message.vehicle
+        return VehicleStatus(vehicle.id, vehicle.rav_region, vehicle.type, self.message.status,
+                             self.message.at.astimezone(UTC))
+
+
+def read_feed_message(value: bytes, received_at: datetime) -> FeedMessage:
+    """Read and map one feed message; raises what makes it a dead letter."""
     payload = json.loads(value)
-    return payload, read_message(payload, received_at)
+    message = read_message(payload, received_at)
+    raw = raw_of(message, payload, received_at)
+    result = LSIV_ADAPTER.parse(payload, meta_of(raw))
+    return FeedMessage(message, ingest_message(raw, result.observations, result.positions))
 
 
-async def store_units(conn: Any, units: Sequence[MobileUnit]) -> None:
-    """Register or update the vehicles, in the caller's transaction."""
-    for unit in units:
-        await upsert_unit(conn, unit)
+class LsivStage(Stage[FeedMessage]):
+    """LSIV topic -> mobile units and fleet statuses -> ingest topic (each message, and the
+    fleet snapshot of every region touched)."""
 
+    name = "lsiv"
 
-class LsivBridge(BatchStage):
-    """LSIV topic -> mobile units, then raw topic; refused messages -> dead letters."""
-
-    stage = "lsiv-bridge"
-
-    def __init__(self, sink: Sink, raw_topic: Any, dead_letters: DeadLetterQueue) -> None:
+    def __init__(self, sink: Sink, ingest_topic: Any, dead_letters: DeadLetterQueue,
+                 halt: Halt) -> None:
+        super().__init__(dead_letters, halt)
         self._sink = sink
-        self._raw = raw_topic
-        self._dead_letters = dead_letters
+        self._ingest = ingest_topic
         # Units as last written: a position every few seconds must not rewrite its vehicle.
         self._written: dict[str, MobileUnit] = {}
 
-    async def _process(self, events: Sequence[Any]) -> None:
-        MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
-        received_at = datetime.now(UTC)
-        dead: list[DeadLetter] = []
-        accepted: list[tuple[Any, dict[str, Any], LsivMessage]] = []
-        for event in events:
-            try:
-                payload, message = read_feed_message(event.message.value, received_at)
-            except Exception as exc:  # the error boundary: every failure becomes a dead letter
-                dead.append(dead_letter_of(self.stage, event.message, exc))
-                continue
-            accepted.append((event.message, payload, message))
-        refused = await self._register([message.vehicle for _, _, message in accepted])
-        pending = []
-        for source, payload, message in accepted:
-            if message.vehicle.id in refused:
-                dead.append(dead_letter_of(self.stage, source, refused[message.vehicle.id]))
-                continue
-            raw = raw_of(message, payload, received_at)
-            pending.append(await self._raw.send(key=raw.location_id.encode(),
-                                                value=raw.model_dump_json().encode()))
-        await asyncio.gather(*pending)
-        if pending:
-            MESSAGES_PRODUCED.labels(topic=self._raw.get_topic_name()).inc(len(pending))
-        await self._dead_letters.put(dead, stage=self.stage, processed=len(events))
+    def decode(self, message: Any) -> FeedMessage:
+        """Read and map a feed message."""
+        return read_feed_message(message.value, datetime.now(UTC))
 
-    async def _register(self, vehicles: Iterable[LsivVehicle]) -> Mapping[str, Exception]:
-        """Write new or changed units; returns the ids the database refused, with the error."""
-        units = {vehicle.id: unit_of(vehicle) for vehicle in vehicles}
-        changed = [u for u in units.values() if self._written.get(u.id) != u]
-        refused = {unit.id: exc for unit, exc in await self._sink.write(store_units, changed)}
-        for unit in changed:
-            if unit.id in refused:
-                log.warning("mobile_unit_refused", unit=unit.id, error=str(refused[unit.id]))
-            else:
-                self._written[unit.id] = unit
-        return refused
+    async def handle(self, items: Sequence[tuple[FeedMessage, Any]],
+                     ) -> list[tuple[Any, BaseException]]:
+        """Record vehicles and statuses, then send the messages and the touched regions."""
+        feed = [item for item, _ in items]
+        previous = await self._sink.read(vehicle_regions, sorted(
+            {s.vehicle_id for item in feed if (s := item.status) is not None}))
+        refused = await self._sink.write(self._record, feed)
+        refused_ids = {id(item) for item, _ in refused}
+        kept = [item for item in feed if id(item) not in refused_ids]
+        for item in kept:
+            unit = unit_of(item.message.vehicle)
+            self._written[unit.id] = unit
+        await self._send([item.ingest for item in kept] + await self._fleet(kept, previous))
+        source = {id(item): message for item, message in items}
+        return [(source[id(item)], exc) for item, exc in refused]
 
+    async def _record(self, conn: Any, feed: Sequence[FeedMessage]) -> None:
+        units = {item.message.vehicle.id: unit_of(item.message.vehicle) for item in feed}
+        for unit in units.values():
+            if self._written.get(unit.id) != unit:
+                await upsert_unit(conn, unit)
+        await record_statuses(conn, [s for item in feed if (s := item.status) is not None])
 
-# --- the fleet -------------------------------------------------------------------------------
-
-def vehicle_record(message: LsivMessage) -> dict[str, str]:
-    """The fleet table value of a status message (JSON-serialisable)."""
-    assert message.status is not None
-    return {"status": message.status, "rav_region": message.vehicle.rav_region,
-            "type": message.vehicle.type, "at": message.at.astimezone(UTC).isoformat()}
-
-
-def supersedes(candidate: Vehicle, current: Vehicle | None) -> bool:
-    """Whether a status replaces the known one: not if it is older (out of order).
-
-    At the same moment the later message in feed order wins; a redelivery rewrites the same.
-    """
-    return current is None or _at(candidate) >= _at(current)
-
-
-def _at(vehicle: Vehicle) -> datetime:
-    return datetime.fromisoformat(vehicle["at"])
-
-
-def region_figures(vehicles: Iterable[Vehicle]) -> dict[str, float | None]:
-    """The figures of one RAV region from the latest status of each of its vehicles.
-
-    Available for A1 and A2: type A vehicles in an available status (5, 6); for B: every
-    vehicle in an available status. Deployed share: deployed vehicles (0-4, 10) of all vehicles
-    known in the region, in %, one decimal; call requests (7-9) are in service but neither free
-    nor deployed. A region without vehicles (its last one moved away) has none available and
-    no share (None: not reported, never 0).
-    """
-    statuses = load_catalogue().vehicle_statuses
-    known = list(vehicles)
-    free = [v for v in known if v["status"] in statuses and statuses[v["status"]].available]
-    deployed = [v for v in known if v["status"] in statuses and statuses[v["status"]].deployed]
-    free_a = sum(1 for v in free if v["type"] == "A")
-    return {
-        AVAILABLE["A1"]: free_a, AVAILABLE["A2"]: free_a, AVAILABLE["B"]: len(free),
-        DEPLOYED_SHARE: round(100 * len(deployed) / len(known), 1) if known else None,
-    }
-
-
-def region_observations(region: str, vehicles: Sequence[Vehicle], received_at: datetime,
-                        touched_at: datetime | None = None) -> list[Observation]:
-    """The region's figures as observations of its RAV location, at the latest status time.
-
-    `touched_at` is the time of the status that touched the region; it dates the figures of a
-    region whose last vehicle just left it.
-    """
-    moments = [_at(v) for v in vehicles] + ([touched_at] if touched_at else [])
-    if not moments:
-        return []
-    observed_at = max(moments)
-    location = rav_location_id(region)
-    meta = MessageMeta(
-        message_id=uuid.uuid5(FLEET_NAMESPACE, f"{region}|{observed_at.isoformat()}"),
-        provider=location, location_id=location, received_at=received_at,
-        source_format=FLEET_SOURCE_FORMAT, sector="ambulance",
-    )
-    return [observation(require_definition(code, observed_at), value, meta, observed_at,
-                        "not-applicable" if value is None else None)
-            for code, value in region_figures(vehicles).items()]
-
-
-def fleet_observations(touched: Mapping[str, datetime], vehicles: Iterable[Vehicle],
-                       received_at: datetime) -> list[Observation]:
-    """Observations of every touched region (region -> time of the status that touched it)."""
-    by_region: dict[str, list[Vehicle]] = {region: [] for region in touched}
-    for vehicle in vehicles:
-        if vehicle["rav_region"] in by_region:
-            by_region[vehicle["rav_region"]].append(vehicle)
-    return [obs for region in sorted(by_region) for obs in region_observations(
-        region, by_region[region], received_at, touched[region])]
-
-
-def status_message(value: bytes, received_at: datetime) -> LsivMessage | None:
-    """The status message in a feed message; None for positions and refused input.
-
-    The bridge dead-letters refused input; the fleet only has to leave it out of the figures.
-    """
-    try:
-        _, message = read_feed_message(value, received_at)
-    except Exception:  # the bridge reports it; counting it here would count it twice
-        return None
-    return message if message.kind == "vehicle-status" else None
-
-
-@contextmanager
-def event_context(event: Any) -> Iterator[None]:
-    """Make `event` faust's current event while a table is written.
-
-    faust writes a table change to the changelog partition of the current event, so a
-    region's vehicles are recovered with the region's LSIV partition. A batch from
-    `take_events` is processed outside faust's per-event iteration, so the event is set here.
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
-
-
-class Fleet(BatchStage):
-    """LSIV topic -> latest status per vehicle (faust table) -> region figures, observations."""
-
-    stage = "fleet"
-
-    def __init__(self, table: Any, observations_topic: Any) -> None:
-        self._table = table
-        self._observations = observations_topic
-
-    async def _process(self, events: Sequence[Any]) -> None:
-        received_at = datetime.now(UTC)
+    async def _fleet(self, feed: Sequence[FeedMessage],
+                     previous: Mapping[str, str]) -> list[IngestMessage]:
+        """The snapshots of the regions the statuses touched: their own, and the one a vehicle
+        came from (its old region has a gap now)."""
         touched: dict[str, datetime] = {}
-        for event in events:
-            message = status_message(event.message.value, received_at)
-            if message is None:
+        for item in feed:
+            if (status := item.status) is None:
                 continue
-            for region in self._apply(event, message):
-                touched[region] = max(touched.get(region, message.at), message.at)
-        # Touched regions are sent again even when nothing changed: after a restart, a
-        # redelivered batch then re-sends figures that may not have been sent before.
-        figures = fleet_observations(touched, self._table.values(), received_at)
-        pending = [await self._observations.send(key=o.key().encode(),
-                                                 value=o.model_dump_json().encode())
-                   for o in figures]
+            regions = {status.rav_region, previous.get(status.vehicle_id, status.rav_region)}
+            for region in regions:
+                touched[region] = max(touched.get(region, status.status_at), status.status_at)
+        if not touched:
+            return []
+        vehicles = await self._sink.read(region_vehicles, sorted(touched))
+        received_at = datetime.now(UTC)
+        return [fleet_message(region, [v for v in vehicles if v.rav_region == region],
+                              touched[region], received_at) for region in sorted(touched)]
+
+    async def _send(self, messages: Iterable[IngestMessage]) -> None:
+        pending = [await self._ingest.send(key=m.location_id.encode(), value=encode(m))
+                   for m in messages]
         await asyncio.gather(*pending)
         if pending:
-            MESSAGES_PRODUCED.labels(topic=self._observations.get_topic_name()).inc(len(pending))
-
-    def _apply(self, event: Any, message: LsivMessage) -> set[str]:
-        """Record the status unless it is older than the known one; the regions it touches."""
-        record = vehicle_record(message)
-        current = self._table.get(message.vehicle.id)
-        if not supersedes(record, current):
-            log.info("lsiv_status_out_of_order", vehicle=message.vehicle.id,
-                     at=record["at"], known_at=current["at"] if current else None)
-            return {record["rav_region"]}
-        with event_context(event):
-            self._table[message.vehicle.id] = record
-        # A vehicle that moved to another RAV leaves a gap in its old region's figures.
-        return {record["rav_region"]} | ({current["rav_region"]} if current else set())
+            MESSAGES_PRODUCED.labels(topic=self._ingest.get_topic_name()).inc(len(pending))
 
 
-# --- wiring ----------------------------------------------------------------------------------
-
-def register_lsiv(app: faust.App, settings: Settings, sink: Sink, *, raw: Any, observations: Any,
-                  dead_letters: DeadLetterQueue) -> None:
-    """Add the `lsiv-bridge` and `fleet` agents, and the fleet's table, to the worker."""
+def register_lsiv(app: faust.App, settings: Settings, sink: Sink, *, ingest: Any,
+                  dead_letters: DeadLetterQueue, halt: Halt) -> None:
+    """Add the `lsiv` agent to the worker."""
     feed = app.topic(lsiv_topic(settings), key_serializer="raw", value_serializer="raw")
-    # Keys and values go to the changelog as JSON (faust's choice for these types).
-    table = app.Table("lsiv-fleet", key_type=str, partitions=settings.kafka_partitions,
-                      help="Latest LSIV status per vehicle: status, rav_region, type, at.")
-    app.agent(feed, name="lsiv-bridge")(LsivBridge(sink, raw, dead_letters).run)
-    app.agent(feed, name="fleet")(Fleet(table, observations).run)
+    app.agent(feed, name="lsiv")(LsivStage(sink, ingest, dead_letters, halt).run)

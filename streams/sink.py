@@ -22,7 +22,10 @@ from core.metrics import LAST_WRITE_TIMESTAMP, SINK_BATCH_SECONDS, SINK_WRITE_RE
 
 log = structlog.get_logger()
 T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 Writer = Callable[[psycopg.AsyncConnection[Any], Sequence[T]], Awaitable[None]]
+Reader = Callable[[psycopg.AsyncConnection[Any], A], Awaitable[R]]
 MAX_BACKOFF_SECONDS = 10.0
 
 
@@ -49,18 +52,28 @@ class Sink:
             return refused
         return []
 
+    async def read(self, reader: Reader[A, R], argument: A) -> R:
+        """Run a read, retried with backoff while the database is away."""
+        return await self._retrying(lambda: self._read_once(reader, argument), "read")
+
+    async def _read_once(self, reader: Reader[A, R], argument: A) -> R:
+        await self._pool.open()
+        async with self._pool.connection() as conn:
+            return await reader(conn, argument)
+
     async def _write_retrying(self, writer: Writer[T], batch: Sequence[T]) -> None:
+        await self._retrying(lambda: self._write_once(writer, batch), "write")
+
+    async def _retrying(self, work: Callable[[], Awaitable[R]], what: str) -> R:
         backoff = 0.2
         while True:
             try:
-                await self._write_once(writer, batch)
-                return
+                return await work()
             except (psycopg.DataError, psycopg.IntegrityError):
                 raise
             except (psycopg.Error, OSError) as exc:
                 SINK_WRITE_RETRIES.inc()
-                log.warning("sink_write_retry", error=str(exc), batch=len(batch),
-                            backoff_s=backoff)
+                log.warning("sink_retry", work=what, error=str(exc), backoff_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 

@@ -1,16 +1,16 @@
-"""The dead-letter limit: a few bad messages are dead-lettered, a broken stage halts the worker."""
+"""The one error boundary of the stream stages, without a broker: bad messages become dead
+letters, a batch is acknowledged only after its work, and a broken stage halts unacknowledged."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from streams.deadletter import DeadLetter, DlqLimit
-from streams.stages import DeadLetterQueue
-
-
-def letter(n: int) -> DeadLetter:
-    return DeadLetter("normalise", "invalid", "bad", "zc.ingest.raw.v1", 0, n, None, b"x")
+from streams.deadletter import DlqLimit
+from streams.stage import DeadLetterQueue, Stage
 
 
 def test_scattered_bad_messages_stay_within_the_limit() -> None:
@@ -34,7 +34,36 @@ def test_too_high_a_share_over_the_window_is_a_broken_stage() -> None:
     assert reason is not None and "15 of the last 22" in reason
 
 
-class FakeTopic:
+@dataclass
+class Message:
+    value: bytes
+    partition: int = 0
+    offset: int = 0
+    topic: str = "zc.ingest.v2"
+    key: bytes | None = b"loc"
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+@dataclass
+class Stream:
+    """Stands in for a faust stream: batches without acks, and the acks it was given."""
+
+    batches: list[list[Event]]
+    acked: list[int] = field(default_factory=list)
+
+    async def noack_take(self, max_: int, within: float) -> AsyncIterator[Sequence[Event]]:
+        for batch in self.batches:
+            yield batch
+
+    async def ack(self, event: Event) -> None:
+        self.acked.append(event.message.offset)
+
+
+class Topic:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
@@ -48,15 +77,74 @@ class FakeTopic:
         return "zc.deadletter.v1"
 
 
-def test_the_queue_halts_before_producing_when_a_stage_breaks_its_limit() -> None:
-    topic, halts = FakeTopic(), []
-    queue = DeadLetterQueue(topic, limit=lambda: DlqLimit(max_consecutive=3), halt=halts.append)
+class Numbers(Stage[int]):
+    """Decodes digits, refuses odd numbers, breaks on 9."""
 
-    async def scenario() -> None:
-        await queue.put([letter(1), letter(2)], stage="normalise", processed=5)
-        await queue.put([letter(3)], stage="sink", processed=1)  # another stage, its own limit
-        await queue.put([letter(n) for n in range(4, 8)], stage="normalise", processed=4)
+    name = "numbers"
 
-    asyncio.run(scenario())
-    assert len(topic.sent) == 3  # the last batch was not dead-lettered ...
-    assert halts == [70]  # ... the worker was stopped instead, so it is not acknowledged
+    def __init__(self, dead_letters: DeadLetterQueue, halts: list[BaseException]) -> None:
+        async def halt(reason: BaseException) -> None:
+            halts.append(reason)
+
+        super().__init__(dead_letters, halt)
+        self.handled: list[int] = []
+
+    def decode(self, message: Any) -> int:
+        return int(message.value)
+
+    async def handle(self, items: Sequence[tuple[int, Any]]) -> list[tuple[Any, BaseException]]:
+        if any(n == 9 for n, _ in items):
+            raise RuntimeError("a bug")
+        self.handled += [n for n, _ in items if n % 2 == 0]
+        return [(message, ValueError(f"{n} is odd")) for n, message in items if n % 2]
+
+
+def events(*values: bytes, partition: int = 0, first: int = 0) -> list[Event]:
+    return [Event(Message(v, partition, first + i)) for i, v in enumerate(values)]
+
+
+async def run_until_halted(stage: Numbers, stream: Stream, halts: list[BaseException]) -> None:
+    task = asyncio.create_task(stage.run(stream))
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if halts or task.done():
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def test_bad_messages_become_dead_letters_and_the_batch_is_acked_after_the_work() -> None:
+    topic, halts = Topic(), []
+    stage = Numbers(DeadLetterQueue(topic), halts)
+    stream = Stream([events(b"2", b"x", b"3", b"4")])
+    asyncio.run(run_until_halted(stage, stream, halts))
+    assert stage.handled == [2, 4] and halts == []
+    letters = [json.loads(sent) for sent in topic.sent]
+    assert [(d["stage"], d["source"]["offset"], d["detail"]) for d in letters] == [
+        ("numbers", 1, "ValueError: invalid literal for int() with base 10: b'x'"),
+        ("numbers", 2, "ValueError: 3 is odd")]
+    assert stream.acked == [0, 1, 2, 3]
+
+
+def test_an_unhandled_error_halts_the_worker_and_acknowledges_nothing() -> None:
+    topic, halts = Topic(), []
+    stage = Numbers(DeadLetterQueue(topic), halts)
+    stream = Stream([events(b"2"), events(b"4", b"9", first=1), events(b"6", first=3)])
+    asyncio.run(run_until_halted(stage, stream, halts))
+    assert [str(h) for h in halts] == ["a bug"]
+    assert stream.acked == [0]  # the broken batch and everything after it stay unacknowledged
+    assert stage.handled == [2]
+
+
+def test_the_limit_is_kept_per_partition() -> None:
+    topic, halts = Topic(), []
+    queue = DeadLetterQueue(topic, limit=lambda: DlqLimit(max_consecutive=3))
+    stage = Numbers(queue, halts)
+    stream = Stream([events(b"1", b"3", partition=0),
+                     events(b"5", b"7", partition=1, first=10),  # its own count: 2 in a row
+                     events(b"2", partition=1, first=12),
+                     events(b"11", b"13", partition=0, first=2)])  # partition 0: 4 in a row
+    asyncio.run(run_until_halted(stage, stream, halts))
+    assert len(halts) == 1 and "numbers partition 0" in str(halts[0])
+    assert stream.acked == [0, 1, 10, 11, 12]
+    assert len(topic.sent) == 4  # the last batch was not dead-lettered: the worker halted

@@ -3,36 +3,25 @@ stages over fake topics, and the simulator's messages against the schema and the
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from adapters import MessageMeta, adapter_for
+from adapters import AdapterError, map_raw
+from adapters.ambulance.fleet import region_figures
 from adapters.ambulance.lsiv_message import read_message
-from core.messages import Observation, RawMessage
+from core.ingest import ingest_message
 from core.settings import Settings
 from definitions import load_catalogue
-from definitions.validation import check_observation
 from stack.lsiv_simulator import feed
+from storage.fleet import VehicleStatus
 from streams.app import create_app
-from streams.lsiv import (
-    Fleet,
-    LsivBridge,
-    fleet_observations,
-    raw_message_id,
-    raw_of,
-    region_figures,
-    region_observations,
-    supersedes,
-    unit_of,
-)
+from streams.lsiv import fleet_message, raw_message_id, read_feed_message, unit_of
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "lsiv-message.schema.json"
 NOW = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
@@ -49,6 +38,10 @@ def _status(vehicle_id: str, status: str, at: datetime, kind: str = "A",
             "vehicle": {"id": vehicle_id, "call_sign": vehicle_id[-6:], "rav_region": region,
                         "type": kind},
             "status": status, "at": at.isoformat()}
+
+
+def _status_of(vehicle_id: str, status: str, at: str, kind: str = "A") -> VehicleStatus:
+    return VehicleStatus(vehicle_id, "vr16", kind, status, datetime.fromisoformat(at))
 
 
 def _position(vehicle_id: str, at: datetime) -> dict[str, Any]:
@@ -86,176 +79,66 @@ def test_a_region_without_vehicles_has_none_available_and_no_share() -> None:
         "ambulance.busyness.deployed_share": None}
 
 
-def test_region_observations_are_at_the_rav_location_at_the_latest_status() -> None:
-    vehicles = [_vehicle("5", at="2026-11-22T12:10:00+00:00"),
-                _vehicle("2", "B", at="2026-11-22T12:40:00+00:00")]
-    observations = region_observations("vr16", vehicles, NOW)
-    assert {o.definition: o.value for o in observations} == {
+def test_a_fleet_message_is_the_regions_snapshot_mapped_at_its_latest_status() -> None:
+    vehicles = [_status_of("amb-16-101", "5", "2026-11-22T12:10:00+00:00"),
+                _status_of("amb-16-201", "2", "2026-11-22T12:40:00+00:00", "B")]
+    message = fleet_message("vr16", vehicles, NOW - timedelta(hours=2), NOW)
+    assert (message.location_id, message.provider, message.source_format) == (
+        "rav-vr16", "rav-vr16", "lsiv/fleet")
+    latest = datetime(2026, 11, 22, 12, 40, tzinfo=UTC)
+    rows = {row[1]: row for row in message.observations or []}
+    assert {code: row[3] for code, row in rows.items()} == {
         "ambulance.available.a1": 1, "ambulance.available.a2": 1, "ambulance.available.b": 1,
         "ambulance.busyness.deployed_share": 50.0}
-    latest = datetime(2026, 11, 22, 12, 40, tzinfo=UTC)
-    for obs in observations:
-        assert (obs.location_id, obs.provider, obs.source_format) == (
-            "rav-vr16", "rav-vr16", "lsiv/fleet")
-        assert obs.observed_at == latest and obs.received_at == NOW
-        check_observation(load_catalogue(), obs.definition, obs.definition_version, obs.value,
-                          obs.unit)
-    again = region_observations("vr16", vehicles, NOW + timedelta(seconds=5))
-    assert {o.raw_message_id for o in again} == {observations[0].raw_message_id}
+    assert {row[5] for row in rows.values()} == {latest}
+    assert {row[0] for row in rows.values()} == {"rav-vr16"}
+    # The same snapshot later is the same message: a redelivery is recognised downstream.
+    again = fleet_message("vr16", vehicles, NOW - timedelta(hours=2), NOW + timedelta(seconds=5))
+    assert again.message_id == message.message_id
+    # Mapped here, and the same when the store stage maps the archived raw message again.
+    raw = message.raw_message()
+    assert raw.payload["vehicles"] == [{"id": "amb-16-101", "type": "A", "status": "5"},
+                                       {"id": "amb-16-201", "type": "B", "status": "2"}]
+    assert ingest_message(raw, map_raw(raw).observations).observations == message.observations
 
 
-def test_fleet_observations_only_for_the_regions_asked() -> None:
-    vehicles = [_vehicle("5"), _vehicle("6", region="vr15"), _vehicle("1", region="vr17")]
-    observations = fleet_observations({"vr15": NOW, "vr16": NOW}, vehicles, NOW)
-    assert {o.location_id for o in observations} == {"rav-vr15", "rav-vr16"}
+def test_a_region_left_empty_is_dated_by_the_status_that_emptied_it() -> None:
+    message = fleet_message("vr15", [], NOW - timedelta(minutes=1), NOW)
+    rows = {row[1]: row for row in message.observations or []}
+    share = rows["ambulance.busyness.deployed_share"]
+    assert (share[3], share[4], share[5]) == (None, "not-applicable",
+                                              NOW - timedelta(minutes=1))
 
 
-# --- out-of-order rule -----------------------------------------------------------------------
+# --- one feed message ------------------------------------------------------------------------
 
-def test_an_older_status_does_not_supersede_a_newer_one() -> None:
-    newer = _vehicle("2", at="2026-11-22T12:30:00+00:00")
-    older = _vehicle("1", at="2026-11-22T13:29:00+01:00")  # 12:29Z, in another offset
-    assert not supersedes(older, newer)
-    assert supersedes(newer, older)
-    assert supersedes(newer, None)
-    assert supersedes(_vehicle("3", at=newer["at"]), newer)  # same moment: feed order wins
-
-
-@dataclass
-class _Message:
-    value: bytes
-    key: bytes | None = b"vr16"
-    topic: str = "zc.lsiv.v1"
-    partition: int = 0
-    offset: int = 0
-
-
-@dataclass
-class _Event:
-    message: _Message
-
-
-class _Topic:
-    """Collects what a stage sends; every send is acknowledged at once."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
-
-    async def send(self, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    def get_topic_name(self) -> str:
-        return "topic"
-
-
-def _events(*messages: dict[str, Any] | bytes) -> list[_Event]:
-    return [_Event(_Message(m if isinstance(m, bytes) else json.dumps(m).encode(), offset=i))
-            for i, m in enumerate(messages)]
-
-
-def _figures(topic: _Topic) -> dict[str, list[Observation]]:
-    by_definition: dict[str, list[Observation]] = defaultdict(list)
-    for _, value in topic.sent:
-        obs = Observation.model_validate_json(value)
-        by_definition[obs.definition].append(obs)
-    return by_definition
-
-
-def test_the_fleet_keeps_the_newest_status_and_emits_region_figures() -> None:
-    table: dict[str, Any] = {}
-    topic = _Topic()
-    fleet = Fleet(table, topic)
-    t0 = NOW - timedelta(minutes=30)
-    asyncio.run(fleet._process(_events(
-        _status("amb-16-101", "6", t0), _status("amb-16-102", "6", t0, "B"),
-        _status("amb-16-103", "1", t0), _position("amb-16-101", t0), b"\xff not json")))
-    first = _figures(topic)
-    assert [o.value for o in first["ambulance.available.a1"]] == [1]
-    assert [o.value for o in first["ambulance.available.b"]] == [2]
-    assert [o.value for o in first["ambulance.busyness.deployed_share"]] == [33.3]
-
-    topic.sent.clear()
-    asyncio.run(fleet._process(_events(
-        _status("amb-16-101", "10", t0 + timedelta(minutes=10)),
-        _status("amb-16-101", "5", t0 + timedelta(minutes=5)))))  # late: must not win
-    assert table["amb-16-101"]["status"] == "10"
-    second = _figures(topic)
-    assert [o.value for o in second["ambulance.available.a1"]] == [0]
-    assert [o.value for o in second["ambulance.busyness.deployed_share"]] == [66.7]
-    assert second["ambulance.available.b"][0].observed_at == t0 + timedelta(minutes=10)
-
-
-def test_a_vehicle_moving_to_another_region_updates_both() -> None:
-    table: dict[str, Any] = {}
-    topic = _Topic()
-    fleet = Fleet(table, topic)
-    t0 = NOW - timedelta(minutes=30)
-    asyncio.run(fleet._process(_events(_status("amb-x", "6", t0, region="vr15"))))
-    topic.sent.clear()
-    asyncio.run(fleet._process(_events(_status("amb-x", "6", t0 + timedelta(minutes=1)))))
-    figures = _figures(topic)
-    assert {o.location_id: o.value for o in figures["ambulance.available.a1"]} == {
-        "rav-vr15": 0, "rav-vr16": 1}
-    share = {o.location_id: o for o in figures["ambulance.busyness.deployed_share"]}
-    assert share["rav-vr15"].value is None
-    assert share["rav-vr15"].not_reported_reason == "not-applicable"
-    assert share["rav-vr15"].observed_at == t0 + timedelta(minutes=1)
-
-
-# --- the bridge ------------------------------------------------------------------------------
-
-class _Sink:
-    def __init__(self) -> None:
-        self.written: list[Any] = []
-
-    async def write(self, writer: Any, batch: list[Any]) -> list[Any]:
-        self.written += batch
-        return []
-
-
-class _DeadLetters:
-    def __init__(self) -> None:
-        self.letters: list[Any] = []
-
-    async def put(self, letters: list[Any], *, stage: str, processed: int) -> None:
-        self.letters += letters
-
-
-def test_the_bridge_registers_vehicles_and_wraps_messages_as_raw_input() -> None:
-    sink, raw, dead = _Sink(), _Topic(), _DeadLetters()
-    bridge = LsivBridge(sink, raw, dead)  # type: ignore[arg-type]
-    t0 = NOW - timedelta(minutes=3)
-    good = _status("amb-16-101", "5", t0)
-    bad = _status("amb-16-102", "11", t0)
-    asyncio.run(bridge._process(_events(good, _position("amb-16-101", t0), bad, b"{")))
-    asyncio.run(bridge._process(_events(_position("amb-16-101", t0 + timedelta(seconds=5)))))
-
-    assert [u.id for u in sink.written] == ["amb-16-101"]  # once, not per message
-    unit = sink.written[0]
-    assert (unit.kind, unit.organization_id, unit.roaz_region, unit.capabilities) == (
-        "ambulance", "rav-vr16", "west", ["A1", "A2", "B"])
-    assert [(d.reason, d.stage) for d in dead.letters] == [
-        ("value", "lsiv-bridge"), ("undecodable", "lsiv-bridge")]
-    raws = [RawMessage.model_validate_json(value) for _, value in raw.sent]
-    assert [r.location_id for r in raws] == ["amb-16-101"] * 3
-    assert raws[0].message_id == raw_message_id(good["message_id"])
-    assert (raws[0].provider, raws[0].source_format, raws[0].sector) == (
-        "rav-vr16", "lsiv/v1", "ambulance")
-
-
-def test_a_raw_lsiv_message_maps_with_its_adapter() -> None:
+def test_a_status_message_is_read_and_mapped_at_its_vehicle() -> None:
     message = _status("amb-16-101", "2", NOW - timedelta(minutes=1), "B")
-    raw = raw_of(read_message(message, NOW), message, NOW)
-    adapter = adapter_for(raw.source_format)
-    assert adapter is not None
-    result = adapter.parse(raw.payload, MessageMeta(
-        raw.message_id, raw.provider, raw.location_id, raw.received_at, raw.source_format,
-        raw.sector))
-    assert [(o.location_id, o.value) for o in result.observations] == [("amb-16-101", "2")]
-    assert unit_of(read_message(message, NOW).vehicle).capabilities == ["B"]
+    read = read_feed_message(json.dumps(message).encode(), NOW)
+    assert read.ingest.message_id == raw_message_id(message["message_id"])
+    assert (read.ingest.location_id, read.ingest.provider, read.ingest.source_format) == (
+        "amb-16-101", "rav-vr16", "lsiv/v1")
+    assert [(row[0], row[1], row[3]) for row in read.ingest.observations or []] == [
+        ("amb-16-101", "ambulance.vehicle.status", "2")]
+    assert read.status is not None and (read.status.status, read.status.vehicle_type) == (
+        "2", "B")
+    assert unit_of(read.message.vehicle).capabilities == ["B"]
+
+
+def test_a_position_message_is_mapped_to_a_position_and_reports_no_status() -> None:
+    read = read_feed_message(json.dumps(_position("amb-16-101", NOW)).encode(), NOW)
+    assert read.status is None and read.ingest.observations == []
+    assert [(p[0], p[1], p[3]) for p in read.ingest.positions] == [
+        ("amb-16-101", "ambulance", 52.16)]
+
+
+def test_refused_feed_messages_raise_for_the_dead_letters() -> None:
+    for bad in (b"{", json.dumps(_status("amb-16-101", "11", NOW)).encode()):
+        try:
+            read_feed_message(bad, NOW)
+        except (ValueError, AdapterError):
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
 
 
 # --- the simulator ---------------------------------------------------------------------------
@@ -325,9 +208,7 @@ def test_the_simulator_starts_vehicles_near_their_region_centre() -> None:
     assert uuid.UUID(first["message_id"])
 
 
-def test_the_worker_wires_both_agents_and_the_fleet_table() -> None:
+def test_the_worker_wires_its_agents_and_timers() -> None:
     app = create_app(Settings())
-    assert {"lsiv-bridge", "fleet"} <= {agent.name for agent in app.agents.values()}
-    table = app.tables["lsiv-fleet"]
-    assert (table.key_serializer, table.value_serializer) == ("json", "json")
-    assert table.partitions == Settings().kafka_partitions
+    assert {agent.name.rsplit(".", 1)[-1] for agent in app.agents.values()} >= {"store", "lsiv"}
+    assert not app.tables  # the fleet's state lives in PostgreSQL, not in a stream table

@@ -254,7 +254,8 @@ class Client:
     def __init__(self) -> None:
         self.app = FastAPI()
         self.app.include_router(osmand_routes.router())
-        for dependency in (deps.get_conn, deps.get_producer, deps.get_settings_dep):
+        for dependency in (deps.get_conn, deps.get_producer, deps.get_settings_dep,
+                           deps.get_locations_cache):
             self.app.dependency_overrides[dependency] = _nothing
         for route in declared_routes(self.app):
             for rule in route.rules:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, get_args
 
 import jsonschema
+import msgspec
 import pydantic
 import pytest
 
-from adapters import MessageMeta, adapter_for
+from adapters import MessageMeta, adapter_for, map_raw
+from core import ingest
 from core.messages import NotReportedReason, Observation, Position, RawMessage
 from definitions import load_catalogue
 from definitions.validation import check_observation
@@ -57,6 +59,11 @@ def test_valid_example_passes_schema_and_model(example: Path) -> None:
     payload, kind = _load(example), _kind(example)
     _validator(kind).validate(payload)
     model = MODELS.get(kind)
+    if kind == "ingest-message":
+        _validator("raw-message").validate(payload["raw"])
+        message = ingest.decode(json.dumps(payload).encode())
+        assert ingest.decode(ingest.encode(message)) == message
+        assert message.raw_message().message_id == message.message_id
     if model is not None:
         parsed = model.model_validate(payload)
         _validator(kind).validate(json.loads(parsed.model_dump_json()))
@@ -67,6 +74,10 @@ def test_valid_example_passes_schema_and_model(example: Path) -> None:
 def test_invalid_example_is_refused_by_schema_and_model(example: Path) -> None:
     payload, kind = _load(example), _kind(example)
     assert list(_validator(kind).iter_errors(payload)), "the schema accepted it"
+    if kind == "ingest-message":
+        with pytest.raises(msgspec.ValidationError):
+            ingest.decode(json.dumps(payload).encode())
+        return
     with pytest.raises(pydantic.ValidationError):
         MODELS[kind].model_validate(payload)
 
@@ -87,6 +98,15 @@ def test_raw_message_example_is_accepted_by_its_adapter() -> None:
     meta = MessageMeta(raw.message_id, raw.provider, raw.location_id, raw.received_at,
                        raw.source_format)
     assert len(adapter.parse(raw.payload, meta).observations) == 5
+
+
+def test_a_mapped_ingest_message_carries_what_its_adapter_makes_of_the_raw_message() -> None:
+    message = ingest.decode((SCHEMAS / "examples/ingest-message/saner-mapped.json").read_bytes())
+    raw = message.raw_message()
+    assert message.observations == ingest.ingest_message(raw, map_raw(raw).observations
+                                                         ).observations
+    unmapped = (SCHEMAS / "examples/ingest-message/reconciled-unmapped.json").read_bytes()
+    assert not ingest.decode(unmapped).mapped
 
 
 def test_dead_letter_example_carries_the_original_bytes() -> None:

@@ -1,0 +1,91 @@
+"""Reading the raw message archive back: what is unprocessed (for the reconciler) and what was
+received in a time range (for replays); and the broker watermarks the reconciler remembers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from core.messages import RawMessage
+
+Conn = psycopg.AsyncConnection[Any]
+_COLUMNS = ("message_id, source_format, sector, provider, location_id, received_at, payload,"
+            " context")
+UNPROCESSED = (
+    f"SELECT {_COLUMNS} FROM raw_message WHERE processed_at IS NULL"
+    " AND (received_at, message_id) > (%(after_at)s, %(after_id)s)"
+    " ORDER BY received_at, message_id LIMIT %(limit)s"
+)
+RECEIVED = (
+    f"SELECT {_COLUMNS} FROM raw_message WHERE received_at >= %(start)s AND received_at < %(end)s"
+    " AND (%(location)s::text IS NULL OR location_id = %(location)s)"
+    " AND (received_at, message_id) > (%(after_at)s, %(after_id)s)"
+    " ORDER BY received_at, message_id LIMIT %(limit)s"
+)
+COUNT_RECEIVED = (
+    "SELECT count(*) FROM raw_message WHERE received_at >= %(start)s AND received_at < %(end)s"
+    " AND (%(location)s::text IS NULL OR location_id = %(location)s)"
+)
+_BEGINNING = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), uuid.UUID(int=0))
+
+
+def _raw(row: tuple[Any, ...]) -> RawMessage:
+    return RawMessage(message_id=row[0], source_format=row[1], sector=row[2], provider=row[3],
+                      location_id=row[4], received_at=row[5], payload=row[6], context=row[7])
+
+
+async def _pages(conn: Conn, query: str, params: dict[str, Any],
+                 page: int) -> AsyncIterator[list[RawMessage]]:
+    after_at, after_id = _BEGINNING
+    while True:
+        cur = await conn.execute(query, {**params, "after_at": after_at, "after_id": after_id,
+                                         "limit": page})
+        rows = await cur.fetchall()
+        if rows:
+            yield [_raw(row) for row in rows]
+        if len(rows) < page:
+            return
+        after_at, after_id = rows[-1][5], rows[-1][0]
+
+
+def unprocessed(conn: Conn, page: int = 1000) -> AsyncIterator[list[RawMessage]]:
+    """Archived messages not yet processed, oldest first, page by page."""
+    return _pages(conn, UNPROCESSED, {}, page)
+
+
+def received(conn: Conn, *, start: datetime, end: datetime, location: str | None,
+             page: int = 1000) -> AsyncIterator[list[RawMessage]]:
+    """Archived messages received in [start, end) (of one location), oldest first."""
+    return _pages(conn, RECEIVED, {"start": start, "end": end, "location": location}, page)
+
+
+async def count_received(conn: Conn, *, start: datetime, end: datetime,
+                         location: str | None) -> int:
+    """How many messages `received` will yield."""
+    cur = await conn.execute(COUNT_RECEIVED, {"start": start, "end": end, "location": location})
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def watermarks(conn: Conn, *, topic: str) -> dict[int, int]:
+    """The highest end offset remembered per partition of `topic`."""
+    cur = await conn.execute("SELECT partition, high FROM broker_watermark WHERE topic = %s",
+                             (topic,))
+    return {int(p): int(h) for p, h in await cur.fetchall()}
+
+
+async def remember_watermarks(conn: Conn, *, topic: str, highs: dict[int, int],
+                              reset: bool = False) -> None:
+    """Remember end offsets: the highest seen, or (`reset`, after a loss) only these ones."""
+    keep = "EXCLUDED.high" if reset else "greatest(broker_watermark.high, EXCLUDED.high)"
+    if reset:
+        await conn.execute("DELETE FROM broker_watermark WHERE topic = %s", (topic,))
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO broker_watermark (topic, partition, high) VALUES (%s, %s, %s)"
+            f" ON CONFLICT (topic, partition) DO UPDATE SET high = {keep}, seen_at = now()",
+            [(topic, partition, high) for partition, high in highs.items()])

@@ -1,0 +1,150 @@
+"""Recovery without hands: the reconciler, and the plain path's roll-up refresher.
+
+The reconciler compares the ingest topic's end offsets with the highest ones it has seen
+(remembered in PostgreSQL). An end offset below what was seen means the broker lost messages
+(the embedded broker keeps its log in memory only; a real cluster can lose a log to an unclean
+leader election or truncation). Everything archived and not yet processed is then sent again,
+unmapped (the store stage maps it), and a worker whose consumer read past the new end halts,
+so that it starts again at the beginning of the new log instead of skipping what was re-sent.
+Writes are idempotent: a message stored twice changes nothing. One worker at a time reconciles
+(an advisory lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+import structlog
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from psycopg_pool import AsyncConnectionPool
+
+from core.ingest import encode, ingest_message
+from core.metrics import (
+    BROKER_LOG_LOSSES,
+    MESSAGES_PRODUCED,
+    MESSAGES_RECONCILED,
+    ROLLUP_BACKLOG,
+    ROLLUP_BUCKETS_REFRESHED,
+)
+from storage import archive
+from storage.paths import current_path_async
+from storage.rollups import refresh_dirty
+from streams.stage import Halt, StageHalted
+
+log = structlog.get_logger()
+RECONCILE_LOCK = 727_003
+Send = Callable[[bytes, bytes], Awaitable[Any]]
+
+
+def end_offsets(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> dict[int, int] | None:
+    """The end offset of every partition of `topic`; None when the topic does not exist."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "zc-watermarks",
+                         "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            return None
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+                for p in metadata.partitions}
+    finally:
+        consumer.close()
+
+
+def lost_partitions(seen: dict[int, int], now: dict[int, int]) -> list[int]:
+    """Partitions whose log now ends before an offset seen earlier."""
+    return sorted(p for p, high in seen.items() if now.get(p, 0) < high)
+
+
+class Reconciler:
+    """Finds broker log loss and sends the archived, unprocessed messages again."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], bootstrap_servers: str, topic: str,
+                 send: Send, halt: Halt) -> None:
+        self._pool = pool
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self._send = send
+        self._halt = halt
+        self._consumed_since: dict[int, int] | None = None  # what this process has seen
+
+    async def run_once(self) -> int:
+        """One round; returns how many messages were sent again."""
+        try:
+            now = await asyncio.to_thread(end_offsets, self._bootstrap, self._topic)
+        except KafkaException as exc:
+            log.warning("reconcile_broker_unreachable", error=str(exc))
+            return 0
+        if now is None:
+            log.warning("reconcile_topic_missing", topic=self._topic)
+            return 0
+        async with self._pool.connection() as conn:
+            locked = await conn.execute("SELECT pg_try_advisory_lock(%s)", (RECONCILE_LOCK,))
+            row = await locked.fetchone()
+            if not (row and row[0]):
+                return 0
+            try:
+                return await self._reconcile(conn, now)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (RECONCILE_LOCK,))
+
+    async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: dict[int, int]) -> int:
+        seen = await archive.watermarks(conn, topic=self._topic)
+        lost = lost_partitions(seen, now)
+        if not lost:
+            await archive.remember_watermarks(conn, topic=self._topic, highs=now)
+            await conn.commit()
+            self._consumed_since = self._consumed_since or now
+            return 0
+        BROKER_LOG_LOSSES.inc()
+        log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen, now=now)
+        sent = await self._resend(conn)
+        await archive.remember_watermarks(conn, topic=self._topic, highs=now, reset=True)
+        await conn.commit()
+        if self._consumed_since is not None:
+            # This worker's consumer read the old log: faust would skip the new one's first
+            # offsets. Start again (the supervisor restarts the process).
+            await self._halt(StageHalted("the broker lost the ingest topic's log; restarting "
+                                         "to read the new log from its beginning"))
+        return sent
+
+    async def _resend(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        sent = 0
+        async for page in archive.unprocessed(conn):
+            pending = [await self._send(m.location_id.encode(),
+                                        encode(ingest_message(m, None))) for m in page]
+            await asyncio.gather(*pending)
+            sent += len(page)
+            MESSAGES_RECONCILED.inc(len(page))
+            MESSAGES_PRODUCED.labels(topic=self._topic).inc(len(page))
+            log.info("reconcile_progress", sent=sent)
+        log.warning("reconciled", sent=sent)
+        return sent
+
+
+class RollupRefresher:
+    """Plain path: recompute the buckets the store stage touched, off its transaction."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], limit: int = 5000) -> None:
+        self._pool = pool
+        self._limit = limit
+
+    async def run_once(self) -> int:
+        """Refresh until nothing waits; returns how many buckets were refreshed."""
+        refreshed = 0
+        async with self._pool.connection() as conn:
+            if await current_path_async(conn) != "plain":
+                return 0
+            while True:
+                async with conn.transaction():
+                    done = await refresh_dirty(conn, self._limit)
+                refreshed += done
+                ROLLUP_BUCKETS_REFRESHED.inc(done)
+                if done < self._limit:
+                    break
+            cur = await conn.execute("SELECT count(*) FROM rollup_dirty")
+            row = await cur.fetchone()
+            ROLLUP_BACKLOG.set(int(row[0]) if row else 0)
+        return refreshed
