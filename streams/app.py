@@ -15,8 +15,8 @@ import faust
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from core.settings import Settings
 from core.metrics import PARTITIONS_ASSIGNED
+from core.settings import Settings
 from core.topics import deadletter_topic, ingest_topic, lsiv_topic
 from streams.deadletter import DlqLimit
 from streams.lsiv import register_lsiv

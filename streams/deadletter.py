@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pydantic
 import structlog
 
@@ -57,8 +58,10 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, pydantic.ValidationError):
         undecodable = all(e["type"] == "json_invalid" for e in exc.errors())
         return ("undecodable" if undecodable else "schema"), str(exc)
-    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError | msgspec.DecodeError):
         return "undecodable", str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        return "schema", str(exc)
     return "processing-error", f"{type(exc).__name__}: {exc}"
 
 

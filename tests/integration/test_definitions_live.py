@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 from confluent_kafka import Producer
 
-from core.messages import Observation
-from core.topics import observations_topic
+from core.ingest import encode, ingest_message
+from core.messages import RawMessage
+from core.topics import ingest_topic
 from stack.config import StackConfig
 from stack.lifecycle import platform_settings
 from tests.integration.helpers import figures_of, push, stored_count
@@ -38,24 +40,25 @@ def test_each_figure_keeps_the_definition_version_of_its_observed_date(
     assert (live["value"], live["definition_version"]) == (5, 2)
 
 
-def test_the_sink_refuses_an_observation_that_breaks_its_definition(
+def test_the_store_refuses_a_figure_of_an_unknown_definition_version(
     stack: StackConfig, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
     now = datetime.now(UTC)
-    wrong = Observation(
-        definition="hap.uitloop.phone.longest_wait", definition_version=1, location_id=hospital,
-        value=3.0, unit="min", observed_at=now, received_at=now, provider="p",
-        source_format="test", raw_message_id=uuid.uuid4(),
-    )
-    key = f"{hospital}|{wrong.definition}".encode()
-    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers, "acks": "all"})
-    producer.produce(observations_topic(platform_settings(stack)), key=key,
-                     value=wrong.model_dump_json().encode())
+    raw = RawMessage(message_id=uuid.uuid4(), source_format="test", sector="hap", provider="p",
+                     location_id=hospital, received_at=now, payload={})
+    message = ingest_message(raw, [])
+    wrong = msgspec.structs.replace(message, observations=[
+        (hospital, "hap.uitloop.phone.longest_wait", 7, 3.0, None, now)])
+    key = f"{hospital}|unknown-version".encode()
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers, "acks": "all",
+                         "allow.auto.create.topics": False})
+    producer.produce(ingest_topic(platform_settings(stack)), key=key, value=encode(wrong))
     assert producer.flush(10) == 0
 
     letters = wait_for(lambda: _dead_letters(stack, key), timeout=30, what="dead letter")
-    assert (letters[0]["stage"], letters[0]["reason"]) == ("sink", "definition")
-    assert "expressed in 's', got unit 'min'" in letters[0]["detail"]
+    assert (letters[0]["stage"], letters[0]["reason"]) == ("store", "definition")
+    assert "hap.uitloop.phone.longest_wait v7 is not a known definition version" in (
+        letters[0]["detail"])
     assert stored_count(db, hospital) == 0
 
 

@@ -20,7 +20,7 @@ from core.topics import deadletter_topic, lsiv_topic
 from stack import lifecycle
 from stack.config import StackConfig
 from stack.lsiv_simulator import feed
-from streams.lsiv import region_figures
+from adapters.ambulance.fleet import region_figures
 from tests.waiting import wait_for
 
 FIGURES = ("ambulance.available.a1", "ambulance.available.a2", "ambulance.available.b")
@@ -158,7 +158,7 @@ def test_counts_ignore_late_statuses_and_a_bad_message_is_dead_lettered(
 
     letters = wait_for(lambda: _dead_letters(stack, wrong["message_id"]), timeout=30,
                        what="dead letter of the bad status")
-    assert letters[0]["stage"] == "lsiv-bridge" and letters[0]["reason"] == "value"
+    assert letters[0]["stage"] == "lsiv" and letters[0]["reason"] == "value"
     assert "status" in letters[0]["detail"]
     assert db.execute("SELECT count(*) FROM mobile_unit WHERE id = %s", (bad,)).fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM raw_message WHERE location_id = %s",
@@ -168,7 +168,7 @@ def test_counts_ignore_late_statuses_and_a_bad_message_is_dead_lettered(
     assert status == ("6",)  # the late "1" is history, not the latest status
 
 
-def test_the_fleet_table_survives_a_worker_restart(
+def test_the_fleet_state_survives_a_worker_restart(
     stack: StackConfig, zcv: httpx.Client,
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
@@ -183,7 +183,8 @@ def test_the_fleet_table_survives_a_worker_restart(
     lifecycle.start_worker(stack)
     later = t0 + timedelta(minutes=1)
     _send(stack, [_status(f"amb{suffix}-18-303", "B", "5", later, "vr18")])
-    # Counted with the two vehicles known before the restart: they came back from the table.
+    # Counted with the two vehicles known before the restart: their statuses are kept in
+    # PostgreSQL (fleet_vehicle), not in the worker.
     wait_for(lambda: _region_shows(zcv, "rav-vr18", {
         FIGURES[0]: 1, FIGURES[2]: 2, SHARE: 33.3}, later), timeout=90,
         what="vr18 figures after the restart")
