@@ -16,11 +16,11 @@ import httpx
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from adapters.ambulance.fleet import region_figures
 from core.topics import deadletter_topic, lsiv_topic
 from stack import lifecycle
 from stack.config import StackConfig
 from stack.lsiv_simulator import feed
-from adapters.ambulance.fleet import region_figures
 from tests.waiting import wait_for
 
 FIGURES = ("ambulance.available.a1", "ambulance.available.a2", "ambulance.available.b")
