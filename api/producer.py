@@ -2,9 +2,10 @@
 recreates itself after a fatal error.
 
 librdkafka's idempotent producer enters a fatal state when the broker forgets what it
-acknowledged (an embedded broker restarted with an empty log): every produce fails from then on,
-until the producer object is replaced. So a fatal error replaces it, once, and the messages
-that were in flight are failed (their providers get 503 and send again).
+acknowledged (an embedded broker restarted with an empty log), or keeps retrying a producer id
+the new broker does not know until every message times out: nothing gets through until the
+producer object is replaced. So a fatal error or a delivery timeout replaces it, and the
+messages still in flight fail (their providers get 503 and send again).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class RawProducer:
             "acks": "all",
             "linger.ms": 2,
             "compression.type": "lz4",
-            "delivery.timeout.ms": 15000,
+            # A provider waits at most this long for its answer while the broker is away.
+            "delivery.timeout.ms": 10000,
             # A topic is created by the platform with its partitions (stack/broker.py, ops), never
             # by a producer's metadata request with the broker's default partition count.
             "allow.auto.create.topics": False,
@@ -82,16 +84,29 @@ class RawProducer:
         done: asyncio.Future[None] = loop.create_future()
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None and err.fatal():
+            if err is not None and (err.fatal() or err.code() == KafkaError._MSG_TIMED_OUT):
                 self._fatal = str(err)
             loop.call_soon_threadsafe(_settle, done, err)
 
         try:
-            self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+            self._produce(topic, key, value, on_delivery)
         except (BufferError, KafkaException) as exc:
             raise DeliveryFailed(str(exc)) from exc
         await done
         MESSAGES_PRODUCED.labels(topic=topic).inc()
+
+    def _produce(self, topic: str, key: bytes, value: bytes, on_delivery: Any) -> None:
+        """Produce; a producer found in a fatal state is replaced and the message produced on
+        the new one."""
+        try:
+            self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if err is None or not (err.fatal() or err.code() == KafkaError._FATAL):
+                raise
+            self._fatal = str(err)
+            self._reset()
+            self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
 
     def topic_ready(self, topic: str, timeout: float = 2.0) -> str | None:
         """None when the cluster answers and has `topic`, else what is wrong."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -45,22 +46,32 @@ def _pid_file(pid_dir: Path, name: str) -> Path:
     return pid_dir / f"{name}.pid"
 
 
+# Starts "$@" in a session of its own, in the background, and prints its PID: the shell
+# exits at once, so the service is nobody's child here (its parent becomes init, which reaps
+# it). A service killed while it is the child of a long-lived process would linger as a
+# zombie, and PostgreSQL refuses to start while its old postmaster's PID still exists.
+_DETACH = 'setsid "$@" >>"$ZC_LOG" 2>&1 </dev/null & echo $!'
+
+
 def start(
     name: str, argv: Sequence[str], *, marker: str, pid_dir: Path, log_dir: Path,
     env: dict[str, str] | None = None, cwd: Path | None = None, user: str | None = None,
 ) -> Managed:
-    """Start `argv` in the background, logging to log_dir/name.log; record its PID.
+    """Start `argv` in the background, detached, logging to log_dir/name.log; record its PID.
 
     `marker` is a piece of the command line that identifies this process later.
     """
     pid_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{name}.log", "ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - argv is ours, never user input
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=cwd, user=user, start_new_session=True,
-        )
-    managed = Managed(name, process.pid, marker)
+    log = log_dir / f"{name}.log"
+    log.touch()
+    if user is not None:
+        shutil.chown(log, user)
+    launched = subprocess.run(  # noqa: S603 - argv is ours, never user input
+        ["/bin/sh", "-c", _DETACH, "sh", *argv], capture_output=True, text=True, check=True,
+        env={**(env if env is not None else os.environ), "ZC_LOG": str(log)}, cwd=cwd,
+        user=user)
+    managed = Managed(name, int(launched.stdout.strip()), marker)
     _pid_file(pid_dir, name).write_text(f"{managed.pid}\n{managed.marker}\n")
     return managed
 

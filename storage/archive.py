@@ -1,11 +1,20 @@
-"""Reading the raw message archive back: what is unprocessed (for the reconciler) and what was
-received in a time range (for replays); and the broker watermarks the reconciler remembers."""
+"""Reading the raw message archive back: what the broker lost (for the reconciler) and what was
+received in a time range (for replays); and the broker watermarks the reconciler remembers.
+
+An archived message is lost (acknowledged by the broker, then gone) when it is unprocessed and
+- `behind`: a message of the same location received well after it was processed. One
+  location's messages share a partition and are stored in order, so it was skipped; or
+- `stale`: it has waited longer than any backlog explains (the caller checks that the worker
+  has caught up), for a location that sends nothing after it; or
+- the broker's log ends below what it acknowledged before (`unprocessed`: all of them).
+A message sent again is not sent once more until `RESEND_PAUSE` has passed.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -15,9 +24,24 @@ from core.messages import RawMessage
 Conn = psycopg.AsyncConnection[Any]
 _COLUMNS = ("message_id, source_format, sector, provider, location_id, received_at, payload,"
             " context")
+RESEND_PAUSE = "30 seconds"
+_WAITING = (f"processed_at IS NULL AND (resent_at IS NULL OR resent_at < now() - INTERVAL"
+            f" '{RESEND_PAUSE}') AND (received_at, message_id) > (%(after_at)s, %(after_id)s)")
 UNPROCESSED = (
-    f"SELECT {_COLUMNS} FROM raw_message WHERE processed_at IS NULL"
-    " AND (received_at, message_id) > (%(after_at)s, %(after_id)s)"
+    f"SELECT {_COLUMNS} FROM raw_message WHERE {_WAITING}"
+    " ORDER BY received_at, message_id LIMIT %(limit)s"
+)
+BEHIND = (
+    f"SELECT {_COLUMNS} FROM raw_message m WHERE {_WAITING}"
+    " AND received_at < now() - %(margin)s::interval"
+    " AND EXISTS (SELECT 1 FROM raw_message later WHERE later.location_id = m.location_id"
+    "  AND later.received_at > m.received_at + %(margin)s::interval"
+    "  AND later.processed_at IS NOT NULL)"
+    " ORDER BY received_at, message_id LIMIT %(limit)s"
+)
+STALE = (
+    f"SELECT {_COLUMNS} FROM raw_message WHERE {_WAITING}"
+    " AND received_at < now() - %(age)s::interval"
     " ORDER BY received_at, message_id LIMIT %(limit)s"
 )
 RECEIVED = (
@@ -55,6 +79,32 @@ async def _pages(conn: Conn, query: str, params: dict[str, Any],
 def unprocessed(conn: Conn, page: int = 1000) -> AsyncIterator[list[RawMessage]]:
     """Archived messages not yet processed, oldest first, page by page."""
     return _pages(conn, UNPROCESSED, {}, page)
+
+
+def behind(conn: Conn, margin: timedelta, page: int = 1000) -> AsyncIterator[list[RawMessage]]:
+    """Unprocessed messages a later message of their location (by `margin`) overtook."""
+    return _pages(conn, BEHIND, {"margin": margin}, page)
+
+
+def stale(conn: Conn, age: timedelta, page: int = 1000) -> AsyncIterator[list[RawMessage]]:
+    """Unprocessed messages older than `age`."""
+    return _pages(conn, STALE, {"age": age}, page)
+
+
+async def mark_resent(conn: Conn, message_ids: list[uuid.UUID]) -> None:
+    """Remember that these were sent again just now."""
+    await conn.execute("UPDATE raw_message SET resent_at = now() WHERE message_id = ANY(%s)",
+                       (message_ids,))
+
+
+async def mark_refused(conn: Conn, refused: list[tuple[uuid.UUID, str]]) -> None:
+    """Messages the store stage refused (dead letters): processed, with the reason, so that
+    they are not sent again."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "UPDATE raw_message SET processed_at = now(), refused_reason = %s"
+            " WHERE message_id = %s AND processed_at IS NULL",
+            [(reason, message_id) for message_id, reason in refused])
 
 
 def received(conn: Conn, *, start: datetime, end: datetime, location: str | None,

@@ -72,8 +72,18 @@ def create_app(settings: Settings) -> faust.App:
     async def send(key: bytes, value: bytes) -> Any:
         return await ingest.send(key=key, value=value)
 
+    async def caught_up() -> bool:
+        """Whether this worker has read all there is on its ingest partitions."""
+        held = [tp for tp in app.consumer.assignment() if tp.topic == ingest_topic(settings)]
+        highwaters = await app.consumer.highwaters(*held)
+        for tp in held:
+            position = await app.consumer.position(tp)
+            if position is None or position < highwaters.get(tp, 0):
+                return False
+        return True
+
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
-                            send, halt)
+                            send, halt, caught_up)
     refresher = RollupRefresher(pool)
 
     async def reconcile() -> None:

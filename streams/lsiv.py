@@ -138,7 +138,7 @@ class LsivStage(Stage[FeedMessage]):
                      ) -> list[tuple[Any, BaseException]]:
         """Record vehicles and statuses, then send the messages and the touched regions."""
         feed = [item for item, _ in items]
-        previous = await self._sink.read(vehicle_regions, sorted(
+        previous = await self._sink.run(vehicle_regions, sorted(
             {s.vehicle_id for item in feed if (s := item.status) is not None}))
         refused = await self._sink.write(self._record, feed)
         refused_ids = {id(item) for item, _ in refused}
@@ -170,7 +170,7 @@ class LsivStage(Stage[FeedMessage]):
                 touched[region] = max(touched.get(region, status.status_at), status.status_at)
         if not touched:
             return []
-        vehicles = await self._sink.read(region_vehicles, sorted(touched))
+        vehicles = await self._sink.run(region_vehicles, sorted(touched))
         received_at = datetime.now(UTC)
         return [fleet_message(region, [v for v in vehicles if v.rav_region == region],
                               touched[region], received_at) for region in sorted(touched)]

@@ -1,19 +1,22 @@
 """Recovery without hands: the reconciler, and the plain path's roll-up refresher.
 
-The reconciler compares the ingest topic's end offsets with the highest ones it has seen
-(remembered in PostgreSQL). An end offset below what was seen means the broker lost messages
-(the embedded broker keeps its log in memory only; a real cluster can lose a log to an unclean
-leader election or truncation). Everything archived and not yet processed is then sent again,
-unmapped (the store stage maps it), and a worker whose consumer read past the new end halts,
-so that it starts again at the beginning of the new log instead of skipping what was re-sent.
-Writes are idempotent: a message stored twice changes nothing. One worker at a time reconciles
-(an advisory lock).
+The reconciler sends archived messages the broker lost again, unmapped (the store stage maps
+them; writes are idempotent, so a message stored twice changes nothing). A message is lost when
+(storage/archive.py):
+- the ingest topic's log ends below an end offset seen before (remembered in PostgreSQL): the
+  broker lost its log (the embedded broker keeps it in memory only; a real cluster can lose one
+  to an unclean leader election). Everything unprocessed is sent again, and a worker whose
+  consumer read the old log halts, so that it reads the new one from its beginning;
+- a later message of its location was stored (one location's messages are stored in order);
+- it waited longer than LOST_AFTER while this worker has caught up with its partitions.
+One worker at a time reconciles (an advisory lock).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -22,6 +25,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from psycopg_pool import AsyncConnectionPool
 
 from core.ingest import encode, ingest_message
+from core.messages import RawMessage
 from core.metrics import (
     BROKER_LOG_LOSSES,
     MESSAGES_PRODUCED,
@@ -36,7 +40,12 @@ from streams.stage import Halt, StageHalted
 
 log = structlog.get_logger()
 RECONCILE_LOCK = 727_003
+# A later message of the same location received this much later and stored: this one was lost.
+OVERTAKEN_BY = timedelta(seconds=5)
+# Unprocessed this long while the worker has nothing left to read: lost.
+LOST_AFTER = timedelta(minutes=2)
 Send = Callable[[bytes, bytes], Awaitable[Any]]
+CaughtUp = Callable[[], Awaitable[bool]]
 
 
 def end_offsets(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> dict[int, int] | None:
@@ -62,12 +71,13 @@ class Reconciler:
     """Finds broker log loss and sends the archived, unprocessed messages again."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], bootstrap_servers: str, topic: str,
-                 send: Send, halt: Halt) -> None:
+                 send: Send, halt: Halt, caught_up: CaughtUp) -> None:
         self._pool = pool
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._send = send
         self._halt = halt
+        self._caught_up = caught_up
         self._consumed_since: dict[int, int] | None = None  # what this process has seen
 
     async def run_once(self) -> int:
@@ -97,10 +107,13 @@ class Reconciler:
             await archive.remember_watermarks(conn, topic=self._topic, highs=now)
             await conn.commit()
             self._consumed_since = self._consumed_since or now
-            return 0
+            sent = await self._resend(conn, archive.behind(conn, OVERTAKEN_BY), "overtaken")
+            if await self._caught_up():
+                sent += await self._resend(conn, archive.stale(conn, LOST_AFTER), "waited")
+            return sent
         BROKER_LOG_LOSSES.inc()
         log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen, now=now)
-        sent = await self._resend(conn)
+        sent = await self._resend(conn, archive.unprocessed(conn), "log lost")
         await archive.remember_watermarks(conn, topic=self._topic, highs=now, reset=True)
         await conn.commit()
         if self._consumed_since is not None:
@@ -110,17 +123,21 @@ class Reconciler:
                                          "to read the new log from its beginning"))
         return sent
 
-    async def _resend(self, conn: psycopg.AsyncConnection[Any]) -> int:
+    async def _resend(self, conn: psycopg.AsyncConnection[Any],
+                      pages: AsyncIterator[list[RawMessage]], why: str) -> int:
+        """Send the pages' messages again (each remembered as sent, committed per page)."""
         sent = 0
-        async for page in archive.unprocessed(conn):
+        async for page in pages:
             pending = [await self._send(m.location_id.encode(),
                                         encode(ingest_message(m, None))) for m in page]
             await asyncio.gather(*pending)
+            await archive.mark_resent(conn, [m.message_id for m in page])
+            await conn.commit()
             sent += len(page)
             MESSAGES_RECONCILED.inc(len(page))
             MESSAGES_PRODUCED.labels(topic=self._topic).inc(len(page))
-            log.info("reconcile_progress", sent=sent)
-        log.warning("reconciled", sent=sent)
+        if sent:
+            log.warning("reconciled", sent=sent, why=why)
         return sent
 
 

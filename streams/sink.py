@@ -25,7 +25,7 @@ T = TypeVar("T")
 A = TypeVar("A")
 R = TypeVar("R")
 Writer = Callable[[psycopg.AsyncConnection[Any], Sequence[T]], Awaitable[None]]
-Reader = Callable[[psycopg.AsyncConnection[Any], A], Awaitable[R]]
+Work = Callable[[psycopg.AsyncConnection[Any], A], Awaitable[R]]
 MAX_BACKOFF_SECONDS = 10.0
 
 
@@ -52,14 +52,15 @@ class Sink:
             return refused
         return []
 
-    async def read(self, reader: Reader[A, R], argument: A) -> R:
-        """Run a read, retried with backoff while the database is away."""
-        return await self._retrying(lambda: self._read_once(reader, argument), "read")
+    async def run(self, work: Work[A, R], argument: A) -> R:
+        """Run one piece of work in a transaction of its own, retried with backoff while the
+        database is away (not for data the database refuses)."""
+        return await self._retrying(lambda: self._run_once(work, argument), "run")
 
-    async def _read_once(self, reader: Reader[A, R], argument: A) -> R:
+    async def _run_once(self, work: Work[A, R], argument: A) -> R:
         await self._pool.open()
         async with self._pool.connection() as conn:
-            return await reader(conn, argument)
+            return await work(conn, argument)
 
     async def _write_retrying(self, writer: Writer[T], batch: Sequence[T]) -> None:
         await self._retrying(lambda: self._write_once(writer, batch), "write")

@@ -85,6 +85,10 @@ class Stage(Generic[Item]):
         """Do the stage's work for (item, message) pairs; returns (message, reason) refused."""
         raise NotImplementedError
 
+    async def refused(self, letters: Sequence[tuple[Any, BaseException]]) -> None:
+        """Called once the batch's dead letters are on their topic (the store stage marks
+        their archived messages done)."""
+
     async def run(self, stream: Any) -> None:
         """faust agent body: batches, each acknowledged only once its work is done."""
         async for events in stream.noack_take(self.batch_size, within=self.batch_seconds):
@@ -100,16 +104,18 @@ class Stage(Generic[Item]):
     async def _process(self, events: Sequence[Any]) -> None:
         MESSAGES_CONSUMED.labels(topic=events[0].message.topic).inc(len(events))
         decoded: list[tuple[Item, Any]] = []
-        dead: list[DeadLetter] = []
+        refused: list[tuple[Any, BaseException]] = []
         for event in events:
             try:
                 decoded.append((self.decode(event.message), event.message))
             except Exception as exc:  # noqa: BLE001 - the boundary: a bad message, a dead letter
-                dead.append(dead_letter_of(self.name, event.message, exc))
-        refused = await self.handle(decoded) if decoded else []
-        dead += [dead_letter_of(self.name, message, exc) for message, exc in refused]
+                refused.append((event.message, exc))
+        refused += await self.handle(decoded) if decoded else []
+        dead = [dead_letter_of(self.name, message, exc) for message, exc in refused]
         self._check_limits(events, dead)
         await self._dead_letters.put(dead)
+        if refused:
+            await self.refused(refused)
 
     def _check_limits(self, events: Sequence[Any], dead: Sequence[DeadLetter]) -> None:
         counts: dict[int, list[int]] = {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import structlog
 
 from adapters import map_raw
@@ -28,6 +29,7 @@ from core.metrics import (
 )
 from definitions import load_catalogue
 from definitions.validation import DefinitionViolation
+from storage.archive import mark_refused
 from storage.observations import (
     StagedObservation,
     archive_processed,
@@ -36,6 +38,7 @@ from storage.observations import (
     write_staged,
 )
 from storage.positions import upsert_positions
+from streams.deadletter import reason_of
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue, Halt, Stage
 
@@ -111,6 +114,17 @@ class StoreStage(Stage[Ready]):
             log.warning("message_refused_by_database", message_id=str(item.message.message_id),
                         location=item.message.location_id, error=str(exc))
         return [(source[id(item)], exc) for item, exc in refused]
+
+    async def refused(self, letters: Sequence[tuple[Any, BaseException]]) -> None:
+        """Archived messages that became dead letters are done: not sent again."""
+        ids = []
+        for message, exc in letters:
+            try:
+                ids.append((decode(message.value).message_id, reason_of(exc)[0]))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # not even an ingest message: nothing archived to mark
+        if ids:
+            await self._sink.run(mark_refused, ids)
 
     async def _write(self, conn: Conn, batch: Sequence[Ready]) -> None:
         missing = set(await not_archived(conn, [r.message.message_id for r in batch]))

@@ -8,16 +8,22 @@
 -- exactly as the first time did.
 
 ALTER TABLE raw_message ADD COLUMN context jsonb NOT NULL DEFAULT '{}';
+-- When the store stage wrote its figures, or refused it (then with the reason: it went to the
+-- dead-letter topic and is not sent again).
 ALTER TABLE raw_message ADD COLUMN processed_at timestamptz;
+ALTER TABLE raw_message ADD COLUMN refused_reason text;
+-- When the reconciler last sent it again (it waits before sending the same one once more).
+ALTER TABLE raw_message ADD COLUMN resent_at timestamptz;
 -- Everything archived before this migration was archived after it had been consumed.
 UPDATE raw_message SET processed_at = received_at;
 CREATE INDEX raw_message_unprocessed_idx ON raw_message (received_at)
     WHERE processed_at IS NULL;
 CREATE INDEX raw_message_received_idx ON raw_message (received_at);
 
--- The highest offset seen per partition of the ingest topic: a broker whose log ends below it
--- has lost messages (an embedded broker restarted, a log truncated), and the reconciler then
--- sends everything unprocessed again.
+-- The highest end offset seen per partition of the ingest topic: a broker whose log ends below
+-- it has lost messages (an embedded broker restarted, a log truncated), and the reconciler then
+-- sends everything unprocessed again at once. (It also finds lost messages without it:
+-- storage/archive.py.)
 CREATE TABLE broker_watermark (
     topic       text NOT NULL,
     partition   integer NOT NULL,
