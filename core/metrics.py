@@ -122,3 +122,9 @@ PARTITIONS_ASSIGNED = Gauge(
     "Partitions of each topic this stream worker holds (workers in one group share them).",
     ["topic"],
 )
+TIMER_FAILURES = Counter(
+    "zc_stream_timer_failures_total",
+    "Rounds of a stream worker's timer (reconcile, refresh-rollups) that failed and wait for "
+    "the next round.",
+    ["timer"],
+)

@@ -13,6 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -75,29 +76,43 @@ def start(config: StackConfig) -> None:
     _initdb(pgdata, user)
     _prepare_dir(sockets, user)
     sockets.chmod(0o777)
-    processes.start(
+    _wait_for_previous(pgdata)
+    managed = processes.start(
         "postgres",
         [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(config.postgres_port),
          "-h", "127.0.0.1", "-k", str(sockets), "-c", "fsync=off",
          "-c", "synchronous_commit=off", "-c", "max_connections=100"],
         marker=str(pgdata), pid_dir=config.pid_dir, log_dir=config.log_dir, user=user,
     )
-    _wait_ready(config.postgres_port)
+    _wait_ready(config.postgres_port, managed)
     _create_database(config.postgres_port)
+
+
+def _wait_for_previous(pgdata: Path, timeout: float = 20.0) -> None:
+    """Wait until a server that ran on `pgdata` before (killed, say) and its backends are gone:
+    PostgreSQL refuses to start while they still hold its lock file or shared memory."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p in psutil.process_iter(["cmdline", "status"])
+                 if p.info["status"] != psutil.STATUS_ZOMBIE
+                 and str(pgdata) in " ".join(p.info["cmdline"] or [])]
+        if not alive:
+            return
+        time.sleep(0.1)
 
 
 def _admin_url(port: int) -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
+def _wait_ready(port: int, server: processes.Managed, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
             with psycopg.connect(_admin_url(port), connect_timeout=2):
                 return
         except psycopg.OperationalError:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not server.is_running():
                 raise
             time.sleep(0.1)
 

@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from core.metrics import PARTITIONS_ASSIGNED
+from core.metrics import PARTITIONS_ASSIGNED, TIMER_FAILURES
 from core.settings import Settings
 from core.topics import deadletter_topic, ingest_topic, lsiv_topic
 from streams.deadletter import DlqLimit
@@ -31,6 +32,18 @@ log = structlog.get_logger()
 def faust_broker_url(bootstrap_servers: str) -> str:
     """'h1:9092,h2:9092' -> 'kafka://h1:9092;kafka://h2:9092' as faust wants it."""
     return ";".join(f"kafka://{server.strip()}" for server in bootstrap_servers.split(","))
+
+
+async def _survive(timer: str, work: Callable[[], Awaitable[Any]],
+                  pool: AsyncConnectionPool[Any]) -> None:
+    """Run a timer's round; a failure (the database or broker away) waits for the next round
+    instead of crashing the worker."""
+    try:
+        await pool.open()
+        await work()
+    except Exception as exc:  # noqa: BLE001 - a timer round must never take the worker down
+        TIMER_FAILURES.labels(timer=timer).inc()
+        log.warning("timer_failed", timer=timer, error=f"{type(exc).__name__}: {exc}")
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -73,13 +86,17 @@ def create_app(settings: Settings) -> faust.App:
         return await ingest.send(key=key, value=value)
 
     async def caught_up() -> bool:
-        """Whether this worker has read all there is on its ingest partitions."""
-        held = [tp for tp in app.consumer.assignment() if tp.topic == ingest_topic(settings)]
-        highwaters = await app.consumer.highwaters(*held)
-        for tp in held:
-            position = await app.consumer.position(tp)
-            if position is None or position < highwaters.get(tp, 0):
-                return False
+        """Whether this worker has read all there is on its ingest partitions (False when it
+        cannot tell, e.g. in the middle of a rebalance)."""
+        try:
+            held = [tp for tp in app.consumer.assignment() if tp.topic == ingest_topic(settings)]
+            highwaters = await app.consumer.highwaters(*held)
+            for tp in held:
+                position = await app.consumer.position(tp)
+                if position is None or position < highwaters.get(tp, 0):
+                    return False
+        except Exception:  # noqa: BLE001 - partitions move during a rebalance: not caught up
+            return False
         return True
 
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
@@ -87,12 +104,10 @@ def create_app(settings: Settings) -> faust.App:
     refresher = RollupRefresher(pool)
 
     async def reconcile() -> None:
-        await pool.open()
-        await reconciler.run_once()
+        await _survive("reconcile", reconciler.run_once, pool)
 
     async def refresh_rollups() -> None:
-        await pool.open()
-        await refresher.run_once()
+        await _survive("refresh-rollups", refresher.run_once, pool)
 
     async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned = kwargs.get("assigned", args[0] if args else set())

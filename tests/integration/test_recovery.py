@@ -48,6 +48,7 @@ class Pushes:
     accepted: dict[int, str] = field(default_factory=dict)  # report number -> message id
     failed: dict[int, str] = field(default_factory=dict)  # report number -> answer
     stop: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
 
     def observed_at(self, n: int) -> datetime:
         """When report n says its figures were observed (each report its own moment)."""
@@ -71,6 +72,7 @@ class Pushes:
                 self.failed[n] = f"{type(exc).__name__}"
             n += 1
             time.sleep(0.02)
+        self.finished.set()
 
 
 @dataclass
@@ -179,6 +181,8 @@ def run_fault(stack: StackConfig, stream: Pushes, name: str) -> float:
     back_after = time.monotonic() - killed
     wait_for(lambda: _running(stack, name), timeout=60, what=f"the {name} running again")
     stream.stop.set()
+    # The push in flight is answered before anything is compared.
+    assert stream.finished.wait(60), "the pushes did not stop"
     return back_after
 
 
