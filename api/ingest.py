@@ -24,7 +24,7 @@ from api.outcome import information, outcome_response
 from api.ownership import check_may_report_on
 from api.producer import RawProducer
 from core.identity import Principal
-from core.ingest import encode, ingest_message
+from core.ingest import encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.refusals import Forbidden
@@ -145,10 +145,10 @@ async def _queue(raw: RawMessage, result: AdapterResult, *, conn: Conn, producer
     commits only after the broker acknowledged: a message the broker refuses leaves no record
     (the provider gets 503 and sends it again), one the broker acknowledges and then loses is
     archived and unprocessed, and the reconciler sends it again."""
+    message = ingest_message(raw, result.observations, result.positions)
     if settings.ingest_write_ahead:
         async with conn.pipeline():  # BEGIN and the insert in one round trip
-            await archive_unprocessed(conn, raw)
-    message = ingest_message(raw, result.observations, result.positions)
+            await archive_unprocessed(conn, raw, mapped_of(message))
     await producer.send(ingest_topic(settings), raw.location_id.encode(), encode(message))
     await conn.commit()
 

@@ -24,6 +24,7 @@ import structlog
 from bench import queries
 from bench.database import STATE_DIR, BenchDatabase, bench_database
 from bench.dataset import SECTOR_SHAPE, UNIT_POSITION_EVERY, NationalDataSet
+from bench.e2e import measure_e2e
 from bench.load import LoadReport, load
 from bench.push import measure_push
 from bench.report import write
@@ -116,6 +117,7 @@ def main() -> None:
             results = run(db)
         log.info("bench_push_start", note="the push path with and without authentication")
         results["push"] = measure_push()
+        results["e2e"] = measure_e2e(lambda step: log.info("bench_e2e", step=step))
     except KeyboardInterrupt:
         sys.stderr.write("bench interrupted; its database is stopped\n")
         sys.exit(130)

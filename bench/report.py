@@ -45,6 +45,29 @@ def _push_rows(push: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
+    single, batched, replay = e2e["single"], e2e["batched"], e2e["replay"]
+    lines = ["", "End to end (API -> Kafka -> store, all on this machine with wrk):",
+             f"  single SANER reports: {single['accepted_reports_per_s']} accepted/s, "
+             f"{single['stored_reports_per_s']} stored/s over the same window; backlog at the "
+             f"end {single['backlog_reports_at_end']} reports, drained in "
+             f"{single['drain_seconds']} s (push p50 {single['push_p50_ms']} ms, p99 "
+             f"{single['push_p99_ms']} ms)"]
+    lines += [f"  push -> queryable at {lat['load']}: p50 {lat['push_to_queryable_p50_ms']} ms, "
+              f"p99 {lat['push_to_queryable_p99_ms']} ms ({lat['background_reports_per_s']} "
+              f"reports/s in the background, {lat['probes']} probes)" for lat in e2e["latency"]]
+    lines += [f"  batched spreadsheets ({batched['figures_per_request']} figures each): "
+              f"{batched['stored_figures_per_s']:,} figures/s stored end to end; raw COPY into "
+              f"the same table {batched['copy_rows_per_s']:,} rows/s; share "
+              f"{batched['share_of_copy']:.1%}",
+              f"  replay of {replay['hours_replayed']:g} h ({replay['messages']:,} messages, "
+              f"{replay['figures']:,} figures) in {replay['seconds']} s: "
+              f"{replay['messages_per_s']:,} messages/s, {replay['figures_per_s']:,} figures/s; "
+              f"a national day ({replay['national_day_figures']:,} figures) would take "
+              f"{replay['national_day_minutes_at_this_rate']} min"]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     """The human-readable report."""
     machine, data = results["machine"], results["dataset"]
@@ -72,6 +95,8 @@ def render(results: dict[str, Any]) -> str:
                       f"{push['seconds_per_run']} s each, medians; ratio = with ÷ without "
                       "authentication, per round, median of the rounds):",
                   _table(PUSH_COLUMNS, _push_rows(push))]
+    if "e2e" in results:
+        parts += _e2e_lines(results["e2e"])
     notes = [f"  {q['query']}: {q['note']}" for q in results["queries"] if q.get("note")]
     return "\n".join([*parts, "", "Notes:", *notes, ""]) if notes else "\n".join(parts) + "\n"
 

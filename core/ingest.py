@@ -47,8 +47,42 @@ class IngestMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return RawMessage.model_validate_json(bytes(self.raw))
 
 
+class Mapped(msgspec.Struct, frozen=True, array_like=True):
+    """What an adapter made of a message, as archived beside it (for replays)."""
+
+    observations: list[ObservationRow]
+    positions: list[PositionRow]
+
+
 _DECODER = msgspec.json.Decoder(IngestMessage)
+_MAPPED_DECODER = msgspec.json.Decoder(Mapped)
 _ENCODER = msgspec.json.Encoder()
+
+
+def mapped_of(message: IngestMessage) -> bytes | None:
+    """The archived form of a mapped message's rows; None when it is not mapped."""
+    if message.observations is None:
+        return None
+    return _ENCODER.encode(Mapped(message.observations, message.positions))
+
+
+def remapped(header: RawHeader, raw_json: bytes, mapped: bytes) -> IngestMessage:
+    """An archived message again, with the rows archived beside it (no payload parsed)."""
+    rows = _MAPPED_DECODER.decode(mapped)
+    return IngestMessage(message_id=header.message_id, location_id=header.location_id,
+                         provider=header.provider, source_format=header.source_format,
+                         received_at=header.received_at, raw=msgspec.Raw(raw_json),
+                         observations=rows.observations, positions=rows.positions)
+
+
+class RawHeader(msgspec.Struct, frozen=True):
+    """The fields of a raw message an ingest message repeats."""
+
+    message_id: uuid.UUID
+    location_id: str
+    provider: str
+    source_format: str
+    received_at: datetime
 
 
 def observation_row(obs: Observation) -> ObservationRow:

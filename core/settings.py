@@ -43,8 +43,11 @@ class Settings(BaseSettings):
     dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_max_consecutive: int = Field(default=1000, ge=1)
     # The store stage's batches: messages per transaction, and the longest wait to fill one.
-    sink_batch_size: int = Field(default=200, ge=1)
+    sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.05, gt=0)
+    # Store-stage transactions in flight at once per worker (writes are idempotent and
+    # order-insensitive, so batches of one partition may be written side by side).
+    sink_concurrency: int = Field(default=2, ge=1, le=16)
     # COPY into the staging table (off only for a database without COPY FROM STDIN: PGlite).
     sink_copy: bool = True
     # The write-ahead record: the API archives every accepted message in PostgreSQL before it

@@ -139,6 +139,7 @@ class Catalogue:
             self._versions.setdefault(item.code, []).append(item)
         for versions in self._versions.values():
             versions.sort(key=lambda d: d.version)
+        self._by_version = {(d.code, d.version): d for vs in self._versions.values() for d in vs}
         self._by_mapping = {
             (standard, code.lower()): item.code
             for item in self.current_all()
@@ -180,7 +181,7 @@ class Catalogue:
 
     def version(self, code: str, version: int) -> Definition | None:
         """One exact version of an item, or None."""
-        return next((v for v in self._versions.get(code, []) if v.version == version), None)
+        return self._by_version.get((code, version))
 
     def by_mapping(self, standard: str, code: str) -> str | None:
         """The item code a standard's code maps to, compared case-insensitively."""

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 
+from core.ingest import RawHeader
 from core.messages import RawMessage
 
 Conn = psycopg.AsyncConnection[Any]
@@ -46,6 +49,16 @@ STALE = (
 )
 RECEIVED = (
     f"SELECT {_COLUMNS} FROM raw_message WHERE received_at >= %(start)s AND received_at < %(end)s"
+    " AND (%(location)s::text IS NULL OR location_id = %(location)s)"
+    " AND (received_at, message_id) > (%(after_at)s, %(after_id)s)"
+    " ORDER BY received_at, message_id LIMIT %(limit)s"
+)
+# For replays: what an ingest message repeats, the raw message's parts as JSON text, and the
+# rows archived beside it (null for messages archived before they were kept).
+REPLAY = (
+    "SELECT message_id, location_id, provider, source_format, received_at, sector,"
+    " payload::text, context::text, mapped FROM raw_message"
+    " WHERE received_at >= %(start)s AND received_at < %(end)s"
     " AND (%(location)s::text IS NULL OR location_id = %(location)s)"
     " AND (received_at, message_id) > (%(after_at)s, %(after_id)s)"
     " ORDER BY received_at, message_id LIMIT %(limit)s"
@@ -111,6 +124,43 @@ def received(conn: Conn, *, start: datetime, end: datetime, location: str | None
              page: int = 1000) -> AsyncIterator[list[RawMessage]]:
     """Archived messages received in [start, end) (of one location), oldest first."""
     return _pages(conn, RECEIVED, {"start": start, "end": end, "location": location}, page)
+
+
+@dataclass(frozen=True)
+class Archived:
+    """An archived message as a replay needs it: nothing parsed."""
+
+    header: RawHeader
+    sector: str
+    payload_json: str
+    context_json: str
+    mapped: bytes | None
+
+    def raw_json(self) -> bytes:
+        """The raw message's JSON, put together from its parts."""
+        h = self.header
+        return msgspec.json.encode({
+            "message_id": h.message_id, "source_format": h.source_format,
+            "sector": self.sector, "provider": h.provider, "location_id": h.location_id,
+            "received_at": h.received_at, "payload": msgspec.Raw(self.payload_json.encode()),
+            "context": msgspec.Raw(self.context_json.encode())})
+
+
+async def for_replay(conn: Conn, *, start: datetime, end: datetime, location: str | None,
+                     page: int = 2000) -> AsyncIterator[list[Archived]]:
+    """Archived messages received in [start, end) (of one location), oldest first."""
+    after_at, after_id = _BEGINNING
+    while True:
+        cur = await conn.execute(REPLAY, {"start": start, "end": end, "location": location,
+                                          "after_at": after_at, "after_id": after_id,
+                                          "limit": page})
+        rows = await cur.fetchall()
+        if rows:
+            yield [Archived(RawHeader(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7],
+                            None if r[8] is None else bytes(r[8])) for r in rows]
+        if len(rows) < page:
+            return
+        after_at, after_id = rows[-1][4], rows[-1][0]
 
 
 async def count_received(conn: Conn, *, start: datetime, end: datetime,

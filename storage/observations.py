@@ -119,9 +119,9 @@ async def upsert_observations(conn: Conn, observations: Sequence[Observation], *
 # --- the raw message archive (the write-ahead record) ---------------------------------------
 
 _RAW_COLUMNS = ("message_id, received_at, source_format, sector, provider, location_id,"
-                " payload, context, processed_at")
+                " payload, context, mapped, processed_at")
 ARCHIVE = (f"INSERT INTO raw_message ({_RAW_COLUMNS})"
-           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 # Marks the archived ones of a batch processed, and names the ones not archived yet.
 MARK_PROCESSED = (
     "WITH marked AS (UPDATE raw_message SET processed_at = now()"
@@ -130,20 +130,21 @@ MARK_PROCESSED = (
     " WHERE NOT EXISTS (SELECT 1 FROM raw_message r WHERE r.message_id = t.id)"
 )
 ARCHIVE_PROCESSED = (f"INSERT INTO raw_message ({_RAW_COLUMNS})"
-                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())"
+                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
                      " ON CONFLICT (message_id) DO UPDATE SET processed_at = now()"
                      " WHERE raw_message.processed_at IS NULL")
 
 
-def _raw_row(message: RawMessage) -> tuple[Any, ...]:
+def _raw_row(message: RawMessage, mapped: bytes | None) -> tuple[Any, ...]:
     return (message.message_id, message.received_at, message.source_format, message.sector,
             message.provider, message.location_id, jsonb(message.payload),
-            jsonb(message.context))
+            jsonb(message.context), mapped)
 
 
-async def archive_unprocessed(conn: Conn, message: RawMessage) -> None:
-    """The write-ahead record of an accepted message, in the caller's transaction."""
-    await conn.execute(ARCHIVE, (*_raw_row(message), None))
+async def archive_unprocessed(conn: Conn, message: RawMessage, mapped: bytes | None) -> None:
+    """The write-ahead record of an accepted message (with what its adapter made of it), in
+    the caller's transaction."""
+    await conn.execute(ARCHIVE, (*_raw_row(message, mapped), None))
 
 
 async def not_archived(conn: Conn, message_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -154,14 +155,11 @@ async def not_archived(conn: Conn, message_ids: Sequence[uuid.UUID]) -> list[uui
     return [row[0] for row in await cur.fetchall()]
 
 
-async def archive_processed(conn: Conn, messages: Sequence[RawMessage]) -> None:
-    """Archive messages as processed (a message archived before is only marked)."""
+async def archive_processed(conn: Conn,
+                            messages: Sequence[tuple[RawMessage, bytes | None]]) -> None:
+    """Archive (message, mapped rows) as processed (a message archived before is only
+    marked)."""
     if not messages:
         return
     async with conn.cursor() as cur:
-        await cur.executemany(ARCHIVE_PROCESSED, [_raw_row(m) for m in messages])
-
-
-async def upsert_raw_messages(conn: Conn, messages: Sequence[RawMessage]) -> None:
-    """Keep raw messages for replay, processed; a message already kept is only marked."""
-    await archive_processed(conn, messages)
+        await cur.executemany(ARCHIVE_PROCESSED, [_raw_row(m, rows) for m, rows in messages])

@@ -24,11 +24,9 @@ ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 RESOLUTIONS = {"observation_5m": "5 minutes", "observation_1h": "1 hour"}
 
 
-def refresh_sql(relation: str, width: str) -> str:
-    """One upsert recomputing, from `observation`, every bucket of `relation` a batch touches.
-
-    Parameters: the batch's location ids, definitions and observed times, as three arrays.
-    """
+def recompute_sql(relation: str, width: str, keys: str) -> str:
+    """An upsert recomputing, from `observation`, every bucket of `relation` that holds a
+    moment of `keys` (a relation with location_id, definition, observed_at)."""
     bucket = f"date_bin(INTERVAL '{width}', observed_at, {ORIGIN})"
     return (
         f"INSERT INTO {relation} (location_id, definition, bucket, last_value, last_value_text,"
@@ -38,9 +36,7 @@ def refresh_sql(relation: str, width: str) -> str:
         " (array_agg(o.value ORDER BY o.observed_at DESC))[1],"
         " (array_agg(o.value_text ORDER BY o.observed_at DESC))[1],"
         " max(o.observed_at), min(o.value), max(o.value), sum(o.value), count(*)"
-        f" FROM (SELECT DISTINCT location_id, definition, {bucket} AS bucket"
-        "  FROM unnest(%s::text[], %s::text[], %s::timestamptz[])"
-        "  AS b(location_id, definition, observed_at)) AS t"
+        f" FROM (SELECT DISTINCT location_id, definition, {bucket} AS bucket FROM {keys}) AS t"
         " JOIN observation o ON o.location_id = t.location_id AND o.definition = t.definition"
         f"  AND o.observed_at >= t.bucket AND o.observed_at < t.bucket + INTERVAL '{width}'"
         " GROUP BY o.location_id, o.definition, t.bucket"
@@ -52,7 +48,6 @@ def refresh_sql(relation: str, width: str) -> str:
     )
 
 
-REFRESH = {relation: refresh_sql(relation, width) for relation, width in RESOLUTIONS.items()}
 # In an observation batch's transaction: which 5-minute buckets it touched (from the staging
 # table of storage/observations.py).
 MARK_DIRTY = (
@@ -60,22 +55,21 @@ MARK_DIRTY = (
     f" SELECT DISTINCT location_id, definition, date_bin(INTERVAL '5 minutes', observed_at,"
     f" {ORIGIN}) FROM zc_observation_staging ON CONFLICT DO NOTHING"
 )
-# Takes up to %s buckets; other refreshers skip the ones taken (SKIP LOCKED).
-TAKE_DIRTY = (
-    "DELETE FROM rollup_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM rollup_dirty"
-    " ORDER BY bucket LIMIT %s FOR UPDATE SKIP LOCKED))"
-    " RETURNING location_id, definition, bucket"
+# One statement: take up to %(limit)s touched buckets (other refreshers skip the ones taken:
+# SKIP LOCKED), recompute them and their hours, count them. Nothing goes through Python.
+REFRESH_DIRTY = (
+    "WITH taken AS (DELETE FROM rollup_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
+    " rollup_dirty ORDER BY bucket LIMIT %(limit)s FOR UPDATE SKIP LOCKED))"
+    " RETURNING location_id, definition, bucket AS observed_at),"
+    + ", ".join(f"{relation} AS ({recompute_sql(relation, width, 'taken')} RETURNING 1)"
+                for relation, width in RESOLUTIONS.items())
+    + " SELECT count(*) FROM taken"
 )
 
 
 async def refresh_dirty(conn: psycopg.AsyncConnection[Any], limit: int = 5000) -> int:
     """Recompute up to `limit` touched 5-minute buckets and their hours, in the caller's
     transaction; returns how many buckets were refreshed (0: nothing waits). Plain path only."""
-    cur = await conn.execute(TAKE_DIRTY, (limit,))
-    taken = await cur.fetchall()
-    if taken:
-        keys = [[row[0] for row in taken], [row[1] for row in taken], [row[2] for row in taken]]
-        async with conn.cursor() as refresh:
-            for statement in REFRESH.values():
-                await refresh.execute(statement, keys)
-    return len(taken)
+    cur = await conn.execute(REFRESH_DIRTY, {"limit": limit})
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

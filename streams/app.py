@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> faust.App:
     sink = Sink(pool)
     store = StoreStage(sink, dead_letters, halt, batch_size=settings.sink_batch_size,
                        batch_seconds=settings.sink_batch_seconds, copy=settings.sink_copy)
-    app.agent(ingest, name="store")(store.run)
+    app.agent(ingest, name="store", concurrency=settings.sink_concurrency)(store.run)
     register_lsiv(app, settings, sink, ingest=ingest, dead_letters=dead_letters, halt=halt)
 
     async def send(key: bytes, value: bytes) -> Any:

@@ -3,12 +3,13 @@
     python -m streams.replay --from 2026-12-01T00:00:00Z --to 2026-12-02T00:00:00Z
     python -m streams.replay --from ... --to ... --location lumc-leiden
 
-Reads the raw message archive (received in [from, to), of one location or all), maps every
-message with its adapter here (the store stage then writes it as it came, so this process and the
-worker share the work), and sends it to the ingest topic with its original id and receipt time,
-with a progress bar. The writes are idempotent: a replay changes no row that the first time
-wrote, and restores what was lost since (a table restored from an older backup, say). Messages
-an adapter now refuses are counted and listed, not sent.
+Reads the raw message archive (received in [from, to), of one location or all) and sends every
+message to the ingest topic again with its original id and receipt time, with a progress bar:
+with what its adapter made of it when it was accepted (archived beside it; nothing is parsed),
+or, with `--remap`, mapped again by today's adapter (after an adapter was fixed). The writes
+are idempotent: a replay changes no row that the first time wrote, and restores what was lost
+since (a table restored from an older backup, say). Messages an adapter now refuses are counted
+and listed, not sent.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
 from adapters import AdapterError, map_raw
-from core.ingest import encode, ingest_message
+from core.ingest import encode, ingest_message, remapped
 from core.logs import configure_logging
 from core.messages import RawMessage
 from core.settings import Settings, get_settings
 from core.topics import ingest_topic
 from storage import archive
+from storage.archive import Archived
 
 
 @dataclass
@@ -42,8 +44,11 @@ class ReplayReport:
     failed: int = 0
 
 
-def replay_message(raw: RawMessage) -> bytes:
-    """The ingest message of an archived raw message, mapped by its adapter."""
+def replay_message(archived: Archived, remap: bool) -> bytes:
+    """The ingest message of an archived message: its archived rows, or mapped again."""
+    if archived.mapped is not None and not remap:
+        return encode(remapped(archived.header, archived.raw_json(), archived.mapped))
+    raw = RawMessage.model_validate_json(archived.raw_json())
     result = map_raw(raw)
     return encode(ingest_message(raw, result.observations, result.positions))
 
@@ -70,10 +75,12 @@ def _producer(settings: Settings) -> Producer:
                      "queue.buffering.max.messages": 200_000})
 
 
-def _produce(producer: Producer, topic: str, raw: RawMessage, delivered: _Delivery) -> None:
+def _produce(producer: Producer, topic: str, archived: Archived, remap: bool,
+             delivered: _Delivery) -> None:
+    value = replay_message(archived, remap)
     while True:
         try:
-            producer.produce(topic, key=raw.location_id.encode(), value=replay_message(raw),
+            producer.produce(topic, key=archived.header.location_id.encode(), value=value,
                              on_delivery=delivered)
             return
         except BufferError:  # the local queue is full: let deliveries drain first
@@ -81,7 +88,8 @@ def _produce(producer: Producer, topic: str, raw: RawMessage, delivered: _Delive
 
 
 async def replay(settings: Settings, *, start: datetime, end: datetime,
-                 location: str | None, progress_to: Any = sys.stderr) -> ReplayReport:
+                 location: str | None, remap: bool = False,
+                 progress_to: Any = sys.stderr) -> ReplayReport:
     """Send the archived messages of [start, end) again; returns the counts."""
     report = ReplayReport()
     producer = _producer(settings)
@@ -91,14 +99,15 @@ async def replay(settings: Settings, *, start: datetime, end: datetime,
         with tqdm(total=total, unit="msg", file=progress_to, desc="replay",
                   mininterval=1.0) as progress:
             delivered = _Delivery(report, progress)
-            async for page in archive.received(conn, start=start, end=end, location=location):
-                for raw in page:
+            async for page in archive.for_replay(conn, start=start, end=end,
+                                                 location=location):
+                for archived in page:
                     try:
-                        _produce(producer, topic, raw, delivered)
+                        _produce(producer, topic, archived, remap, delivered)
                     except AdapterError as exc:
                         report.refused += 1
                         progress.update(1)
-                        progress.write(f"refused {raw.message_id}: {exc}")
+                        progress.write(f"refused {archived.header.message_id}: {exc}")
                 producer.poll(0)
             producer.flush(60)
     return report
@@ -120,11 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--to", dest="end", type=_moment, required=True,
                         help="received before (ISO 8601 with timezone)")
     parser.add_argument("--location", help="only this location's (or unit's) messages")
+    parser.add_argument("--remap", action="store_true",
+                        help="map every message again with today's adapter")
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, process="replay")
     report = asyncio.run(replay(settings, start=args.start, end=args.end,
-                                location=args.location))
+                                location=args.location, remap=args.remap))
     sys.stdout.write(f"replayed {report.sent} message(s); {report.refused} refused by their "
                      f"adapter, {report.failed} not acknowledged by the broker\n")
     sys.exit(1 if report.failed else 0)

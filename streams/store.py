@@ -19,7 +19,7 @@ import msgspec
 import structlog
 
 from adapters import map_raw
-from core.ingest import IngestMessage, decode, ingest_message
+from core.ingest import IngestMessage, decode, ingest_message, mapped_of
 from core.messages import Position
 from core.metrics import (
     END_TO_END_LATENCY,
@@ -128,8 +128,8 @@ class StoreStage(Stage[Ready]):
 
     async def _write(self, conn: Conn, batch: Sequence[Ready]) -> None:
         missing = set(await not_archived(conn, [r.message.message_id for r in batch]))
-        await archive_processed(conn, [r.message.raw_message() for r in batch
-                                       if r.message.message_id in missing])
+        await archive_processed(conn, [(r.message.raw_message(), mapped_of(r.message))
+                                       for r in batch if r.message.message_id in missing])
         await write_staged(conn, [row for r in batch for row in r.rows], copy=self._copy)
         new = await upsert_positions(conn, [p for r in batch for p in r.positions])
         total = sum(len(r.positions) for r in batch)

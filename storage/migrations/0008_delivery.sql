@@ -14,6 +14,9 @@ ALTER TABLE raw_message ADD COLUMN processed_at timestamptz;
 ALTER TABLE raw_message ADD COLUMN refused_reason text;
 -- When the reconciler last sent it again (it waits before sending the same one once more).
 ALTER TABLE raw_message ADD COLUMN resent_at timestamptz;
+-- What its adapter made of it when it was accepted (core/ingest.py `Mapped`, JSON): a replay
+-- sends that again without parsing the payload (python -m streams.replay; --remap parses).
+ALTER TABLE raw_message ADD COLUMN mapped bytea;
 -- Everything archived before this migration was archived after it had been consumed.
 UPDATE raw_message SET processed_at = received_at;
 CREATE INDEX raw_message_unprocessed_idx ON raw_message (received_at)

@@ -49,12 +49,12 @@ def _dead_letters(stack: StackConfig, key: bytes) -> list[dict[str, Any]]:
     return found
 
 
-def _replay(stack: StackConfig, start: datetime, end: datetime,
-            location: str) -> subprocess.CompletedProcess[str]:
+def _replay(stack: StackConfig, start: datetime, end: datetime, location: str,
+            *options: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": stack.database_url,
            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap_servers}
     return subprocess.run([sys.executable, "-m", "streams.replay", "--from", start.isoformat(),
-                           "--to", end.isoformat(), "--location", location],
+                           "--to", end.isoformat(), "--location", location, *options],
                           env=env, capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -76,7 +76,8 @@ def test_a_replay_changes_nothing_and_restores_what_was_lost(
     db.execute("DELETE FROM observation WHERE location_id = %s AND observed_at = %s",
                (hospital, t0 + timedelta(minutes=2)))
 
-    done = _replay(stack, start, datetime.now(UTC) + timedelta(seconds=1), hospital)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    done = _replay(stack, start, end, hospital)
     assert "replayed 5 message(s); 0 refused" in done.stdout
     assert "replay: 100%" in done.stderr  # the progress bar
     # The same rows, the lost ones back, no row changed, no message archived twice.
@@ -85,6 +86,14 @@ def test_a_replay_changes_nothing_and_restores_what_was_lost(
     assert db.execute(latest, (hospital,)).fetchall() == latest_before
     assert db.execute("SELECT count(*), count(processed_at) FROM raw_message"
                       " WHERE location_id = %s", (hospital,)).fetchone() == (5, 5)
+
+    # Mapped again by today's adapter (after an adapter fix): the same rows once more.
+    db.execute("DELETE FROM observation WHERE location_id = %s AND observed_at = %s",
+               (hospital, t0 + timedelta(minutes=4)))
+    done = _replay(stack, start, end, hospital, "--remap")
+    assert "replayed 5 message(s); 0 refused" in done.stdout
+    wait_for(lambda: stored_count(db, hospital) == 10, timeout=20, what="the lost figures")
+    assert db.execute(query, (hospital,)).fetchall() == before
 
 
 def test_bad_stream_input_goes_to_the_dead_letter_topic_with_a_reason(

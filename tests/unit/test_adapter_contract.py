@@ -19,6 +19,7 @@ import pytest
 
 from adapters import Adapter, AdapterError, AdapterResult, MessageMeta, registry
 from adapters.base import Payload
+from core.messages import Observation
 from definitions import load_catalogue
 from definitions.validation import check_observation
 
@@ -100,6 +101,7 @@ def test_every_observation_fits_its_definition_and_sector(case: tuple[Adapter, P
     sector = _side(path, ".expected.json").get("sector", adapter.sector)
     catalogue = load_catalogue()
     for obs in _parse(adapter, path).observations:
+        assert Observation.model_validate(obs.model_dump()) == obs  # a valid model
         check_observation(catalogue, obs.definition, obs.definition_version, obs.value, obs.unit)
         definition = catalogue.version(obs.definition, obs.definition_version)
         assert definition is not None and definition.sector in (sector, "all")
