@@ -77,11 +77,14 @@ def start(config: StackConfig) -> None:
     _prepare_dir(sockets, user)
     sockets.chmod(0o777)
     _wait_for_previous(pgdata)
+    # fsync=off only risks data on a machine crash, which a throwaway local stack may accept.
+    # synchronous_commit stays on: with it off a killed server forgets commits it already
+    # answered, and the worker would have committed its offsets past figures that are gone.
     managed = processes.start(
         "postgres",
         [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(config.postgres_port),
          "-h", "127.0.0.1", "-k", str(sockets), "-c", "fsync=off",
-         "-c", "synchronous_commit=off", "-c", "max_connections=100"],
+         "-c", "max_connections=100"],
         marker=str(pgdata), pid_dir=config.pid_dir, log_dir=config.log_dir, user=user,
     )
     _wait_ready(config.postgres_port, managed)
