@@ -44,6 +44,7 @@ from core.events import (
     parse_event_id,
 )
 from core.identity import Principal
+from core.metrics import STREAM_CLIENTS
 from definitions import load_catalogue
 from storage.availability import LatestFigure, item_matches
 from storage.units import UnitPosition
@@ -142,6 +143,7 @@ async def events(hub: EventsHub, wants: Callable[[Event], bool],
                  last_event_id: str | None) -> AsyncIterator[ServerSentEvent]:
     """What was missed since `last_event_id` (if any), then live events, none twice."""
     subscriber = hub.subscribe(wants)
+    STREAM_CLIENTS.inc()
     try:
         last = -1
         resume = parse_event_id(last_event_id)
@@ -169,6 +171,7 @@ async def events(hub: EventsHub, wants: Callable[[Event], bool],
                 last = item.offset
                 yield sse(item)
     finally:
+        STREAM_CLIENTS.dec()
         hub.unsubscribe(subscriber)
 
 
