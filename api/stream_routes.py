@@ -100,7 +100,9 @@ def _figure_data(event: FigureChanged, now: datetime) -> dict[str, Any]:
             "organization_id": event.organization_id, "sector": event.sector,
             "roaz_region": event.roaz_region, "latitude": event.latitude,
             "longitude": event.longitude, "distance_km": None,
-            "figures": [_figure(row, definition, now).model_dump(mode="json")]}
+            # Flags relate a figure to the location's other figures, which an event does not
+            # carry: they are on /v1/availability (the snapshot a client loads).
+            "figures": [_figure(row, definition, now, []).model_dump(mode="json")]}
 
 
 def _located_data(event: StatusChanged | Freshness) -> dict[str, Any]:
