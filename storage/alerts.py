@@ -108,6 +108,14 @@ async def active_rules(conn: Conn) -> list[AlertRule]:
         return await cur.fetchall()
 
 
+async def rules_version(conn: Conn) -> tuple[int, int]:
+    """Changes when a rule is added or retired: (newest id, rules in force)."""
+    cur = await conn.execute("SELECT coalesce(max(id), 0), count(*) FILTER (WHERE deleted_at"
+                             " IS NULL) FROM alert_rule")
+    row = await cur.fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
 async def firing_states(conn: Conn, keys: list[tuple[int, str]]) -> dict[tuple[int, str], bool]:
     """Whether each (rule, subject) fires now, locked until the transaction ends."""
     if not keys:

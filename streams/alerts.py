@@ -15,7 +15,6 @@ its owner sees on GET /v1/alert-rules and operators in zc_webhook_deliveries_tot
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +52,6 @@ from streams.stage import DeadLetterQueue, Halt, Stage
 
 log = structlog.get_logger()
 Conn = psycopg.AsyncConnection[Any]
-RULES_TTL_SECONDS = 2.0
 Sourced = tuple[Event, str]  # an event and its id on the topic
 Watched = FigureChanged | StatusChanged | Freshness
 
@@ -106,7 +104,7 @@ class AlertStage(Stage[Sourced]):
         self._sink = sink
         self._events = events
         self._rules: list[AlertRule] = []
-        self._rules_read = 0.0
+        self._rules_version: tuple[int, int] | None = None
 
     def decode(self, message: Any) -> Sourced:
         """An event and its id."""
@@ -127,10 +125,12 @@ class AlertStage(Stage[Sourced]):
         return []
 
     async def _current_rules(self) -> list[AlertRule]:
-        # New and deleted rules take effect within seconds, without a query per batch.
-        if time.monotonic() - self._rules_read > RULES_TTL_SECONDS:
+        # A rule answered 201 applies to every event after it: a cheap look at the rules'
+        # version each batch, the rules themselves read again only when it changed.
+        version = await self._sink.run(lambda conn, _: store.rules_version(conn), None)
+        if version != self._rules_version:
             self._rules = await self._sink.run(lambda conn, _: store.active_rules(conn), None)
-            self._rules_read = time.monotonic()
+            self._rules_version = version
         return self._rules
 
     async def _evaluate(self, conn: Conn, work: tuple[list[AlertRule], list[Sourced]],
