@@ -21,6 +21,7 @@ from api import (
     admin_routes,
     availability_routes,
     busyness_routes,
+    console_routes,
     definitions_routes,
     errors,
     fhir_facility_routes,
@@ -45,7 +46,7 @@ from core.settings import Settings
 log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, history_routes, admin_routes,
-           definitions_routes, health_routes)
+           definitions_routes, health_routes, console_routes)
 
 
 async def openapi_document(request: Request) -> JSONResponse:
