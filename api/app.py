@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import (
     admin_routes,
+    alert_routes,
     availability_routes,
     busyness_routes,
     console_routes,
@@ -31,10 +32,12 @@ from api import (
     oauth_routes,
     osmand_routes,
     registry_routes,
+    stream_routes,
     units_routes,
 )
 from api.access import Authenticator, Public, add_route
 from api.audit import AuditMiddleware, AuditTrail
+from api.events_hub import EventsHub
 from api.keys import KeyRing
 from api.location_cache import LocationCache
 from api.producer import RawProducer
@@ -42,10 +45,12 @@ from api.revocations import Revocations
 from api.tokens import TokenVerifier
 from core.ratelimit import RateLimiter
 from core.settings import Settings
+from core.topics import events_topic
 
 log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
-           availability_routes, busyness_routes, units_routes, history_routes, admin_routes,
+           availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
+           alert_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
 
 
@@ -95,12 +100,16 @@ def create_app(settings: Settings) -> FastAPI:
                                        revocations)
         app.state.producer = RawProducer(settings.kafka_bootstrap_servers)
         app.state.locations = LocationCache()
+        app.state.events = EventsHub(settings.kafka_bootstrap_servers, events_topic(settings),
+                                     settings.stream_recent_events)
+        app.state.events.start()
         trail.start(pool)
         log.info("api_started", host=settings.api_host, port=settings.api_port)
         try:
             yield
         finally:
             await trail.close()
+            await app.state.events.close()
             await revocations.close()
             app.state.producer.close()
             await pool.close()

@@ -91,6 +91,20 @@ AUDIT_DROPPED = Counter(
     "zc_audit_records_dropped_total",
     "Audit records dropped because the buffer was full (the database away for very long).",
 )
+ALERTS_RAISED = Counter(
+    "zc_alert_notifications_total",
+    "Notifications raised by alert rules (firing or cleared).",
+)
+WEBHOOK_DELIVERIES = Counter(
+    "zc_webhook_deliveries_total",
+    "Tries to deliver a notification to its rule's webhook: delivered, retry (failed, tried "
+    "again later), failed (every try failed; the owner sees it on GET /v1/alert-rules).",
+    ["outcome"],
+)
+STREAM_CLIENTS = Gauge(
+    "zc_stream_clients",
+    "Clients connected to /v1/stream on this API process.",
+)
 STAGE_HALTS = Counter(
     "zc_stage_halts_total",
     "Stream stages that halted the worker before acknowledging a batch (a bug, or dead letters "
@@ -100,6 +114,7 @@ STAGE_HALTS = Counter(
 MESSAGES_RECONCILED = Counter(
     "zc_messages_reconciled_total",
     "Archived messages sent to the ingest topic again because the broker lost them.",
+    ["reason"],
 )
 BROKER_LOG_LOSSES = Counter(
     "zc_broker_log_losses_total",
@@ -128,3 +143,16 @@ TIMER_FAILURES = Counter(
     "the next round.",
     ["timer"],
 )
+
+# Labelled metrics have no series until their first sample, and a halt exits the worker before
+# the next scrape would see it: start the known stages and timers at 0 (streams/store.py,
+# streams/lsiv.py, streams/app.py), so that the dashboard and alerts always have a series and
+# increase() counts the first event.
+for _outcome in ("delivered", "retry", "failed"):
+    WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+for _stage in ("store", "lsiv", "alerts"):
+    STAGE_HALTS.labels(stage=_stage)
+for _reason in ("log lost", "overtaken", "waited"):
+    MESSAGES_RECONCILED.labels(reason=_reason)
+for _timer in ("reconcile", "refresh-rollups", "stale-watcher", "webhooks"):
+    TIMER_FAILURES.labels(timer=_timer)

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     reconcile_seconds: float = Field(default=3.0, gt=0)
     # How often the plain path's roll-ups catch up with the buckets the writes touched.
     rollup_refresh_seconds: float = Field(default=1.0, gt=0)
+    # Live events (/v1/stream): how often the worker looks for figures that went past their
+    # freshness deadline, the least time between two position events of one unit, how many
+    # recent events each API process keeps for clients that reconnect, and the heartbeat.
+    stale_check_seconds: float = Field(default=5.0, gt=0)
+    position_event_seconds: float = Field(default=5.0, ge=0)
+    stream_recent_events: int = Field(default=20000, ge=100)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # Webhooks of alert rules: looked at this often, tried this many times with backoff.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     # API processes (uvicorn workers) on one host.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"

@@ -3,6 +3,8 @@
 API (mapped once) -> ingest -> store (faust) -> PostgreSQL / TimescaleDB
 LSIV feed -> lsiv (faust: units, fleet statuses) -> ingest
 every stage's refusals -> dead letters (with the reason)
+store (after each write) and timers -> events (figure changed, status, stale, positions, alerts)
+  -> every API process (SSE, /v1/stream) and the alerts stage
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ def deadletter_topic(settings: Settings) -> str:
     return f"{settings.topic_prefix}.deadletter.v1"
 
 
+def events_topic(settings: Settings) -> str:
+    """What changed, in order (core/events.py): one partition, so an event's offset is its id
+    on /v1/stream and a client resumes exactly where it left off."""
+    return f"{settings.topic_prefix}.events.v1"
+
+
 def all_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic the platform needs, for creation at start-up."""
     week_ms = str(7 * 24 * 3600 * 1000)
@@ -44,4 +52,6 @@ def all_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(ingest_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(lsiv_topic(settings), settings.kafka_partitions, {"retention.ms": week_ms}),
         TopicSpec(deadletter_topic(settings), 1, {"retention.ms": week_ms}),
+        # Kept for the resume window of /v1/stream (at least an hour) with room to spare.
+        TopicSpec(events_topic(settings), 1, {"retention.ms": str(6 * 3600 * 1000)}),
     ]

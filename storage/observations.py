@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 
 from core.messages import Observation, RawMessage
 from storage.jsonb import jsonb
@@ -54,16 +56,56 @@ MERGE_HISTORY = (
     f" ON CONFLICT (location_id, definition, observed_at) DO UPDATE SET {_UPDATE}"
     " WHERE observation.received_at < EXCLUDED.received_at"
 )
-# Per location and item the newest observed, then the last received.
+# Per location and item the newest observed, then the last received. Returns the latest
+# figures that changed, with the location's facts and what the figure was before (`prior`
+# reads the snapshot the statement started with): the events of the batch (core/events.py).
 MERGE_LATEST = (
-    f"INSERT INTO latest_observation ({_COLUMNS})"
+    "WITH prior AS (SELECT o.location_id, o.definition, o.observed_at, o.value, o.value_text"
+    " FROM latest_observation o"
+    f" WHERE (o.location_id, o.definition) IN (SELECT location_id, definition FROM {STAGING})),"
+    f" changed AS (INSERT INTO latest_observation ({_COLUMNS})"
     f" SELECT DISTINCT ON (location_id, definition) {_COLUMNS} FROM {STAGING}"
     " ORDER BY location_id, definition, observed_at DESC, received_at DESC"
     " ON CONFLICT (location_id, definition) DO UPDATE SET observed_at = EXCLUDED.observed_at,"
     f" {_UPDATE}"
     " WHERE (latest_observation.observed_at, latest_observation.received_at)"
     " < (EXCLUDED.observed_at, EXCLUDED.received_at)"
+    " RETURNING location_id, definition, definition_version, value, value_text,"
+    " not_reported_reason, observed_at, received_at, provider)"
+    " SELECT c.location_id, l.name AS location_name, l.organization_id, l.sector,"
+    " l.roaz_region, l.latitude, l.longitude, c.definition, c.definition_version, c.value,"
+    " c.value_text, c.not_reported_reason, c.observed_at, c.received_at, c.provider,"
+    " p.observed_at AS previous_observed_at, p.value AS previous_value,"
+    " p.value_text AS previous_value_text"
+    # A mobile unit's status is kept like a location's figure; it has no row in `location`.
+    " FROM changed c LEFT JOIN location l ON l.id = c.location_id"
+    " LEFT JOIN prior p ON p.location_id = c.location_id AND p.definition = c.definition"
 )
+
+
+@dataclass(frozen=True)
+class ChangedFigure:
+    """A latest figure that a write changed, with its location (None for a mobile unit's
+    status) and what it was before."""
+
+    location_id: str
+    location_name: str | None
+    organization_id: str | None
+    sector: str | None
+    roaz_region: str | None
+    latitude: float | None
+    longitude: float | None
+    definition: str
+    definition_version: int
+    value: float | None
+    value_text: str | None
+    not_reported_reason: str | None
+    observed_at: datetime
+    received_at: datetime
+    provider: str
+    previous_observed_at: datetime | None
+    previous_value: float | None
+    previous_value_text: str | None
 
 
 def stored_value(value: float | bool | str | None) -> tuple[float | None, str | None]:
@@ -95,25 +137,30 @@ async def _stage(conn: Conn, rows: Sequence[StagedObservation], copy: bool) -> N
 
 
 async def write_staged(conn: Conn, rows: Sequence[StagedObservation], *,
-                       copy: bool = True) -> None:
+                       copy: bool = True) -> list[ChangedFigure]:
     """Upsert a batch of staging rows into history and latest state, in the caller's
-    transaction; `copy=False` where COPY FROM STDIN is not available (PGlite)."""
+    transaction; `copy=False` where COPY FROM STDIN is not available (PGlite). Returns the
+    latest figures that changed (of locations that are registered)."""
     if not rows:
-        return
+        return []
     await _stage(conn, rows, copy)
     async with conn.cursor() as cur:
         await cur.execute(MERGE_HISTORY)
-        await cur.execute(MERGE_LATEST)
+    async with conn.cursor(row_factory=class_row(ChangedFigure)) as changes:
+        await changes.execute(MERGE_LATEST)
+        changed = await changes.fetchall()
+    async with conn.cursor() as cur:
         if await current_path_async(conn) == "plain":
             await cur.execute(MARK_DIRTY)
         await cur.execute(f"DELETE FROM {STAGING}")
+    return changed
 
 
 async def upsert_observations(conn: Conn, observations: Sequence[Observation], *,
-                              copy: bool = True) -> None:
+                              copy: bool = True) -> list[ChangedFigure]:
     """Upsert a batch of observations into history and latest state, in the caller's
-    transaction."""
-    await write_staged(conn, [staged(o) for o in observations], copy=copy)
+    transaction; returns the latest figures that changed."""
+    return await write_staged(conn, [staged(o) for o in observations], copy=copy)
 
 
 # --- the raw message archive (the write-ahead record) ---------------------------------------

@@ -53,7 +53,11 @@ def recompute_sql(relation: str, width: str, keys: str) -> str:
 MARK_DIRTY = (
     "INSERT INTO rollup_dirty (location_id, definition, bucket)"
     f" SELECT DISTINCT location_id, definition, date_bin(INTERVAL '5 minutes', observed_at,"
-    f" {ORIGIN}) FROM zc_observation_staging ON CONFLICT DO NOTHING"
+    f" {ORIGIN}) FROM zc_observation_staging"
+    # DO UPDATE, not DO NOTHING: the mark of a bucket already marked is then locked until this
+    # batch commits, so a refresher (SKIP LOCKED) cannot take it and recompute without this
+    # batch's rows, leaving the bucket stale with no mark.
+    " ON CONFLICT (location_id, definition, bucket) DO UPDATE SET bucket = EXCLUDED.bucket"
 )
 # One statement: take up to %(limit)s touched buckets (other refreshers skip the ones taken:
 # SKIP LOCKED), recompute them and their hours, count them. Nothing goes through Python.

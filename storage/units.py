@@ -84,6 +84,7 @@ LATEST_UNITS = (
     " WHERE (%(regions)s::text[] IS NULL OR u.roaz_region = ANY(%(regions)s))"
     " AND (%(organization)s::text IS NULL OR u.organization_id = %(organization)s)"
     " AND (%(kind)s::text IS NULL OR u.kind = %(kind)s)"
+    " AND (%(units)s::text[] IS NULL OR u.id = ANY(%(units)s))"
     f" AND (%(radius_km)s::float8 IS NULL OR {DISTANCE} <= %(radius_km)s)"
     " ORDER BY distance_km, u.id"
 )
@@ -101,10 +102,11 @@ async def latest_unit_positions(
     conn: psycopg.AsyncConnection[Any], *, region: str | None = None, kind: str | None,
     regions: Collection[str] | None = None, organization: str | None = None,
     near: Point | None = None, radius_km: float | None = None,
+    units: Collection[str] | None = None,
 ) -> list[UnitPosition]:
     """Latest known position of every unit in `region` or `regions` (all when None), of
-    `kind`, operated by `organization` (any when None); nearest first and within `radius_km`
-    when a point is given."""
+    `kind`, operated by `organization` (any when None), among `units` (ids; all when None);
+    nearest first and within `radius_km` when a point is given."""
     if radius_km is not None and near is None:
         raise ValueError("radius_km needs a point (near)")
     if region is not None:
@@ -112,7 +114,8 @@ async def latest_unit_positions(
     async with conn.cursor(row_factory=class_row(UnitPosition)) as cur:
         await cur.execute(LATEST_UNITS, {
             "regions": None if regions is None else list(regions), "kind": kind,
-            "organization": organization, **near_params(near, radius_km)})
+            "organization": organization, "units": None if units is None else list(units),
+            **near_params(near, radius_km)})
         return await cur.fetchall()
 
 

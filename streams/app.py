@@ -3,7 +3,10 @@
 - `store`: ingest messages -> PostgreSQL / TimescaleDB (streams/store.py)
 - `lsiv`: the LSIV feed -> units, fleet statuses -> ingest messages (streams/lsiv.py)
 - timers: the reconciler (broker log loss) and the plain path's roll-up refresher
-  (streams/recovery.py)
+  (streams/recovery.py); the stale watcher (streams/events.py)
+- every store batch and the stale watcher send what changed to the events topic
+- `alerts`: events -> alert states, notifications (-> events topic), webhook queue
+  (streams/alerts.py); the `webhooks` timer delivers them
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.metrics import PARTITIONS_ASSIGNED, TIMER_FAILURES
 from core.settings import Settings
-from core.topics import deadletter_topic, ingest_topic, lsiv_topic
+from core.topics import deadletter_topic, events_topic, ingest_topic, lsiv_topic
+from streams.alerts import AlertStage, WebhookSender
 from streams.deadletter import DlqLimit
+from streams.events import EventSender, StaleWatcher
 from streams.lsiv import register_lsiv
 from streams.recovery import Reconciler, RollupRefresher
 from streams.sink import Sink
@@ -77,9 +82,17 @@ def create_app(settings: Settings) -> faust.App:
         settings.database_url, open=False, min_size=1, max_size=4,
     )
     sink = Sink(pool)
+    events_out = app.topic(events_topic(settings), key_serializer="raw",
+                           value_serializer="raw", partitions=1)
+    events = EventSender(events_out, sink, settings.position_event_seconds)
     store = StoreStage(sink, dead_letters, halt, batch_size=settings.sink_batch_size,
-                       batch_seconds=settings.sink_batch_seconds, copy=settings.sink_copy)
+                       batch_seconds=settings.sink_batch_seconds, copy=settings.sink_copy,
+                       events=events)
     app.agent(ingest, name="store", concurrency=settings.sink_concurrency)(store.run)
+    alerts = AlertStage(sink, dead_letters, halt, events)
+    app.agent(events_out, name="alerts")(alerts.run)
+    webhooks = WebhookSender(sink, max_attempts=settings.webhook_max_attempts,
+                             timeout=settings.webhook_timeout_seconds)
     register_lsiv(app, settings, sink, ingest=ingest, dead_letters=dead_letters, halt=halt)
 
     async def send(key: bytes, value: bytes) -> Any:
@@ -102,12 +115,19 @@ def create_app(settings: Settings) -> faust.App:
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
                             send, halt, caught_up)
     refresher = RollupRefresher(pool)
+    watcher = StaleWatcher(sink, events)
 
     async def reconcile() -> None:
         await _survive("reconcile", reconciler.run_once, pool)
 
     async def refresh_rollups() -> None:
         await _survive("refresh-rollups", refresher.run_once, pool)
+
+    async def watch_staleness() -> None:
+        await _survive("stale-watcher", watcher.run_once, pool)
+
+    async def send_webhooks() -> None:
+        await _survive("webhooks", webhooks.run_once, pool)
 
     async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned = kwargs.get("assigned", args[0] if args else set())
@@ -119,5 +139,7 @@ def create_app(settings: Settings) -> faust.App:
 
     app.timer(interval=settings.reconcile_seconds, name="reconcile")(reconcile)
     app.timer(interval=settings.rollup_refresh_seconds, name="refresh-rollups")(refresh_rollups)
+    app.timer(interval=settings.stale_check_seconds, name="stale-watcher")(watch_staleness)
+    app.timer(interval=settings.webhook_poll_seconds, name="webhooks")(send_webhooks)
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
     return app

@@ -134,7 +134,7 @@ class Reconciler:
             await archive.mark_resent(conn, [m.message_id for m in page])
             await conn.commit()
             sent += len(page)
-            MESSAGES_RECONCILED.inc(len(page))
+            MESSAGES_RECONCILED.labels(reason=why).inc(len(page))
             MESSAGES_PRODUCED.labels(topic=self._topic).inc(len(page))
         if sent:
             log.warning("reconciled", sent=sent, why=why)
@@ -159,9 +159,10 @@ class RollupRefresher:
                     done = await refresh_dirty(conn, self._limit)
                 refreshed += done
                 ROLLUP_BUCKETS_REFRESHED.inc(done)
+                # Each step, so that a backlog the refresher cannot drain shows while it grows.
+                cur = await conn.execute("SELECT count(*) FROM rollup_dirty")
+                row = await cur.fetchone()
+                ROLLUP_BACKLOG.set(int(row[0]) if row else 0)
                 if done < self._limit:
                     break
-            cur = await conn.execute("SELECT count(*) FROM rollup_dirty")
-            row = await cur.fetchone()
-            ROLLUP_BACKLOG.set(int(row[0]) if row else 0)
         return refreshed

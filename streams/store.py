@@ -31,6 +31,7 @@ from definitions import load_catalogue
 from definitions.validation import DefinitionViolation
 from storage.archive import mark_refused
 from storage.observations import (
+    ChangedFigure,
     StagedObservation,
     archive_processed,
     not_archived,
@@ -39,6 +40,7 @@ from storage.observations import (
 )
 from storage.positions import upsert_positions
 from streams.deadletter import reason_of
+from streams.events import EventSender
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue, Halt, Stage
 
@@ -91,10 +93,12 @@ class StoreStage(Stage[Ready]):
     name = "store"
 
     def __init__(self, sink: Sink, dead_letters: DeadLetterQueue, halt: Halt, *,
-                 batch_size: int, batch_seconds: float, copy: bool) -> None:
+                 batch_size: int, batch_seconds: float, copy: bool,
+                 events: EventSender | None = None) -> None:
         super().__init__(dead_letters, halt)
         self._sink = sink
         self._copy = copy
+        self._events = events
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
 
@@ -105,10 +109,21 @@ class StoreStage(Stage[Ready]):
     async def handle(self, items: Sequence[tuple[Ready, Any]]) -> list[tuple[Any, BaseException]]:
         """Write the batch; messages the database refuses come back for the dead letters."""
         batch = [item for item, _ in items]
-        refused = await self._sink.write(self._write, batch)
+        # What each write attempt changed, by the messages it wrote: an attempt that failed
+        # is replaced by the next one of the same messages, or split into single messages.
+        changes: dict[frozenset[int], list[ChangedFigure]] = {}
+
+        async def write(conn: Conn, part: Sequence[Ready]) -> None:
+            changes[frozenset(map(id, part))] = await self._write(conn, part)
+
+        refused = await self._sink.write(write, batch)
         refused_ids = {id(item) for item, _ in refused}
         written = [item for item in batch if id(item) not in refused_ids]
         _count(written)
+        if self._events is not None and written:
+            kept = [rows for part, rows in changes.items() if not part & refused_ids]
+            await self._events.after_write([row for rows in kept for row in rows],
+                                           [p.unit_id for r in written for p in r.positions])
         source = {id(item): message for item, message in items}
         for item, exc in refused:
             log.warning("message_refused_by_database", message_id=str(item.message.message_id),
@@ -126,15 +141,17 @@ class StoreStage(Stage[Ready]):
         if ids:
             await self._sink.run(mark_refused, ids)
 
-    async def _write(self, conn: Conn, batch: Sequence[Ready]) -> None:
+    async def _write(self, conn: Conn, batch: Sequence[Ready]) -> list[ChangedFigure]:
         missing = set(await not_archived(conn, [r.message.message_id for r in batch]))
         await archive_processed(conn, [(r.message.raw_message(), mapped_of(r.message))
                                        for r in batch if r.message.message_id in missing])
-        await write_staged(conn, [row for r in batch for row in r.rows], copy=self._copy)
+        changed = await write_staged(conn, [row for r in batch for row in r.rows],
+                                     copy=self._copy)
         new = await upsert_positions(conn, [p for r in batch for p in r.positions])
         total = sum(len(r.positions) for r in batch)
         POSITIONS_WRITTEN.inc(new)
         POSITION_DUPLICATES.inc(total - new)
+        return changed
 
 
 def _count(written: Sequence[Ready]) -> None:

@@ -37,6 +37,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # Many tests share one ZCV and one admin client and push fast from one provider: the test stack
 # raises those roles' rate limits. The device limit keeps its default: test_trust shows 429.
+# Live events at test speed: a heartbeat every second (an SSE reader notices it is closed),
+# staleness looked for every second, webhooks retried at once.
+TEST_TIMINGS = (("STREAM_HEARTBEAT_SECONDS", "1"), ("STALE_CHECK_SECONDS", "1"),
+                ("WEBHOOK_POLL_SECONDS", "0.5"))
 TEST_RATE_LIMITS = (("RATE_LIMIT_PROVIDER", "2000/20000"), ("RATE_LIMIT_ZCV", "2000/20000"),
                     ("RATE_LIMIT_ADMIN", "2000/20000"))
 
@@ -45,7 +49,7 @@ def stack_config_for_tests() -> StackConfig:
     """The test stack's ports and folder, overridable with TEST_STACK_* variables."""
     config = StackConfig.from_env(prefix="TEST_STACK_", state_dir=REPO_ROOT / ".test-stack",
                                   ports=(29092, 25432, 18080, 19102))
-    return dataclasses.replace(config, extra_env=TEST_RATE_LIMITS)
+    return dataclasses.replace(config, extra_env=TEST_RATE_LIMITS + TEST_TIMINGS)
 
 
 @pytest.fixture(scope="session")
