@@ -53,5 +53,8 @@ async def get_locations_cache(request: Request) -> LocationCache:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProducerDep = Annotated[RawProducer, Depends(get_producer)]
 PoolDep = Annotated[AsyncConnectionPool[Any], Depends(get_pool)]
-ConnDep = Annotated[psycopg.AsyncConnection[Any], Depends(get_conn)]
+# scope="function": the connection is committed and back in the pool when the route function
+# returns, before the answer is sent: a 2xx is only sent for what was committed, and a
+# long-lived answer (/v1/stream) holds no connection.
+ConnDep = Annotated[psycopg.AsyncConnection[Any], Depends(get_conn, scope="function")]
 LocationsDep = Annotated[LocationCache, Depends(get_locations_cache)]
