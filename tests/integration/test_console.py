@@ -9,10 +9,13 @@ filter shows exactly the scene); `make screenshots` writes the board and the map
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,14 +26,13 @@ from confluent_kafka import Producer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.topics import lsiv_topic
-from stack import demo, lifecycle
+from stack import demo, lifecycle, processes
 from stack.config import StackConfig
-from stack.credentials import access_token, register_client_over_api
+from stack.credentials import Credentials, access_token, register_client_over_api, signed_in
 from stack.lsiv_simulator import feed as lsiv_feed
 from tests.identities import Platform
 from tests.integration.console_browser import (
     CHROMIUM,
-    PageProblems,
     cell,
     console_page,
     screenshot_dir,
@@ -67,6 +69,7 @@ class Scene:
     car_id: str
     car_key: str
     ambulances: list[str]  # LSIV vehicles of RAV Haaglanden
+    last_positions: dict[str, dict[str, Any]]  # their last LSIV position messages
 
 
 @pytest.fixture(scope="module")
@@ -81,36 +84,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def zcv_west(stack: StackConfig, admin: httpx.Client) -> str:
-    """A fresh access token of a ZCV of region West: what a user pastes into the console."""
-    credentials = register_client_over_api(admin, "zcv-west-console", "zcv", ["west"])
-    return access_token(stack.api_url, credentials)
-
-
-def _status_of(stack: StackConfig, token: str, path: str, **params: str) -> int:
-    """The HTTP status of a GET, without reading the body (the stream's never ends)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.stream("GET", f"{stack.api_url}{path}", params=params, headers=headers,
-                      timeout=10) as answer:
-        return answer.status_code
+def zcv_west_credentials(admin: httpx.Client) -> Credentials:
+    """A ZCV client of region West of its own organisation (alerts belong to an organisation)."""
+    return register_client_over_api(admin, f"zcv-west-{uuid.uuid4().hex[:6]}", "zcv", ["west"])
 
 
 @pytest.fixture(scope="module")
-def not_yet_served(stack: StackConfig, zcv_west: str) -> list[str]:
-    """The API parts of issue 10 the console reads that this API does not serve yet (404):
-    their absence is shown by the page (connection lost, alerts cannot be read), and the tests
-    that need them are skipped. Once served, any failure of theirs fails the tests."""
-    return [path for path in ("/v1/stream", "/v1/alerts")
-            if _status_of(stack, zcv_west, path, region="west") == 404]
-
-
-@contextmanager
-def _console(browser: Browser, stack: StackConfig,
-             not_yet_served: list[str]) -> Iterator[tuple[Page, PageProblems]]:
-    with console_page(browser, stack.api_url) as (page, problems):
-        for path in not_yet_served:
-            problems.tolerate(f"{path}(\\?|$)")
-        yield page, problems
+def zcv_west(stack: StackConfig, zcv_west_credentials: Credentials) -> str:
+    """A fresh access token of that ZCV: what a user pastes into the console."""
+    return access_token(stack.api_url, zcv_west_credentials)
 
 
 def _now() -> datetime:
@@ -139,7 +121,7 @@ def _seh(place: Place, status: str, at: datetime, **extra: Any) -> None:
     place.client.post("/v1/hospital/seh-status", json=body).raise_for_status()
 
 
-def _ambulances(stack: StackConfig, prefix: str) -> list[str]:
+def _ambulances(stack: StackConfig, prefix: str) -> dict[str, dict[str, Any]]:
     """A minute of LSIV feed for four ambulances of RAV Haaglanden (vr15, region West)."""
     producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers,
                          "enable.idempotence": True, "acks": "all"})
@@ -147,7 +129,7 @@ def _ambulances(stack: StackConfig, prefix: str) -> list[str]:
                      regions=["vr15"], rate=4.0, seconds=60.0, seed=3, prefix=prefix,
                      start=datetime.now(UTC) - timedelta(seconds=70), sleep=lambda _: None)
     assert producer.flush(10) == 0
-    return sorted({m["vehicle"]["id"] for m in sent if m["kind"] == "avls-position"})
+    return {m["vehicle"]["id"]: m for m in sent if m["kind"] == "avls-position"}
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +175,8 @@ def scene(stack: StackConfig, platform: Platform, zcv: httpx.Client) -> Scene:
     assert answer.status_code == 201, answer.text
     car_key = answer.json()["device_key"]
     _drive(hap.client, car_id, car_key, 52.0850, 4.3000, now)
-    ambulances = _ambulances(stack, f"c{suffix}")
+    positions = _ambulances(stack, f"c{suffix}")
+    ambulances = sorted(positions)
 
     wanted = {leiderdorp.location_id: {IC, INPATIENT, SEH}, den_haag.location_id: {IC, SEH},
               gouda.location_id: {IC}, elv.location_id: {"vvt.beds.elv_palliative.available"},
@@ -202,7 +185,7 @@ def scene(stack: StackConfig, platform: Platform, zcv: httpx.Client) -> Scene:
         _unit(zcv, unit) for unit in (car_id, *ambulances)), timeout=60,
         what="the scene's figures, visit car and ambulances in the API")
     return Scene(suffix, leiderdorp, den_haag, gouda, elv, hap, ggz, car_id, car_key,
-                 ambulances)
+                 ambulances, positions)
 
 
 def _drive(client: httpx.Client, car_id: str, key: str, lat: float, lon: float,
@@ -235,9 +218,8 @@ def _only_scene(page: Page, scene: Scene) -> None:
 
 def test_sign_in_shows_the_board_with_ages_stale_and_not_reported(
     browser: Browser, stack: StackConfig, zcv_west: str, scene: Scene,
-    not_yet_served: list[str],
 ) -> None:
-    with _console(browser, stack, not_yet_served) as (page, _):
+    with console_page(browser, stack.api_url) as (page, _):
         sign_in(page, zcv_west)
         assert zcv_west not in page.url
         stored = page.evaluate("() => [Object.values(sessionStorage), localStorage.length]")
@@ -312,9 +294,8 @@ def test_a_refused_token_is_told_and_not_kept(browser: Browser, stack: StackConf
 
 def test_the_map_shows_locations_units_and_the_nearest_places(
     browser: Browser, stack: StackConfig, zcv_west: str, scene: Scene,
-    not_yet_served: list[str],
 ) -> None:
-    with _console(browser, stack, not_yet_served) as (page, problems):
+    with console_page(browser, stack.api_url) as (page, problems):
         sign_in(page, zcv_west)
         _only_scene(page, scene)
         car = page.locator(f'.unit-chip[data-unit="{scene.car_id}"]')
@@ -353,11 +334,8 @@ def test_the_map_shows_locations_units_and_the_nearest_places(
 
 def test_a_new_push_changes_the_board_within_two_seconds_without_reload(
     browser: Browser, stack: StackConfig, zcv_west: str, scene: Scene,
-    not_yet_served: list[str],
 ) -> None:
-    if "/v1/stream" in not_yet_served:
-        pytest.skip("/v1/stream is not on this branch yet (issue 10, live updates)")
-    with _console(browser, stack, not_yet_served) as (page, _):
+    with console_page(browser, stack.api_url) as (page, _):
         sign_in(page, zcv_west)
         _only_scene(page, scene)
         expect(page.locator("#live")).to_contain_text("Live")
@@ -369,32 +347,143 @@ def test_a_new_push_changes_the_board_within_two_seconds_without_reload(
         pushed = time.monotonic()
         expect(figure).to_have_text("7", timeout=2000)
         assert time.monotonic() - pushed <= 2.0
-        assert page.evaluate("() => window.sameDocument") is True
 
-        _drive(scene.hap.client, scene.car_id, scene.car_key, 52.1000, 4.3500, _now())
+        # The stale figure of Gouda is replaced by a fresh one: no longer marked.
+        old = page.locator(cell(page, scene.gouda.location_id, IC))
+        expect(old.locator(".flag.stale")).to_have_count(1)
+        push(scene.gouda.client, scene.gouda.location_id, _beds(5, 6), _now()).raise_for_status()
+        expect(old.locator(".value")).to_have_text("5", timeout=2000)
+        expect(old.locator(".flag.stale")).to_have_count(0)
+
         car = page.locator(f'.unit-chip[data-unit="{scene.car_id}"]')
         before = car.bounding_box()
+        _drive(scene.hap.client, scene.car_id, scene.car_key, 52.1000, 4.3500, _now())
         wait_for(lambda: car.bounding_box() != before, timeout=5, what="the visit car moved")
         assert page.evaluate("() => window.sameDocument") is True
 
 
-def test_a_lost_connection_is_shown_and_the_console_reconnects(
-    browser: Browser, stack: StackConfig, zcv_west: str, scene: Scene,
-    not_yet_served: list[str],
+def test_a_figure_that_goes_stale_while_watched_is_marked(
+    browser: Browser, stack: StackConfig, platform: Platform, zcv_west: str, scene: Scene,
 ) -> None:
-    with _console(browser, stack, not_yet_served) as (page, problems):
-        page.route("**/v1/stream*", lambda route: route.abort("connectionfailed"))
-        problems.tolerate(r"/v1/stream")  # cut off by the test
+    late = _place(platform, scene.suffix, "lange-land", "LangeLand Zoetermeer", "hospital",
+                  52.0570, 4.4930)
+    with console_page(browser, stack.api_url) as (page, _):
         sign_in(page, zcv_west)
-        banner = page.locator("#connection-lost")
-        expect(banner).to_be_visible()
-        expect(banner).to_contain_text("Live updates lost")
-        expect(page.locator("#live")).to_contain_text("Connection lost")
-        if "/v1/stream" in not_yet_served:
-            return
-        page.unroute("**/v1/stream*")
-        expect(banner).to_be_hidden(timeout=40_000)
+        _only_scene(page, scene)
         expect(page.locator("#live")).to_contain_text("Live")
+        # IC beds must be confirmed every 15 minutes: this one is seconds from its deadline.
+        almost = _now() - timedelta(minutes=15) + timedelta(seconds=4)
+        push(late.client, late.location_id, _beds(1, 9), almost).raise_for_status()
+        figure = page.locator(cell(page, late.location_id, IC))
+        expect(figure.locator(".value")).to_have_text("1", timeout=5000)
+        expect(figure.locator(".flag.stale")).to_have_text("stale", timeout=15_000)
+        expect(page.locator(f'path[data-location="{late.location_id}"]')
+               ).to_have_attribute("data-state", "unknown")
+
+
+def test_an_seh_stop_raises_an_alert_that_is_acknowledged_in_the_console(
+    browser: Browser, stack: StackConfig, platform: Platform, zcv_west: str,
+    zcv_west_credentials: Credentials, scene: Scene,
+) -> None:
+    rijnland = _place(platform, scene.suffix, "rijnland", "Rijnland Ziekenhuis", "hospital",
+                      52.1380, 4.6600)
+    now = _now()
+    _seh(rijnland, "open", now)
+    with signed_in(stack.api_url, zcv_west_credentials) as coordinator:
+        answer = coordinator.post("/v1/alert-rules", json={
+            "name": "SEH Rijnland dicht", "kind": "status", "location_id": rijnland.location_id,
+            "definition": SEH, "severity": "critical"})
+        assert answer.status_code == 201, answer.text
+        rule_id = answer.json()["id"]
+        with console_page(browser, stack.api_url) as (page, _):
+            sign_in(page, zcv_west)
+            _only_scene(page, scene)
+            expect(page.locator("#live")).to_contain_text("Live")
+            seh = page.locator(cell(page, rijnland.location_id, SEH))
+            expect(seh).to_contain_text("open")
+
+            _seh(rijnland, "stop", now + timedelta(seconds=1), reason="no-beds",
+                 expected_end=(now + timedelta(hours=2)).isoformat())
+            expect(seh).to_contain_text("stop", timeout=3000)
+            expect(seh).to_contain_text("geen opnamebedden")
+            row = page.locator(f'tr[data-location="{rijnland.location_id}"]')
+            expect(row.locator(".flag.changed")).to_have_text("changed")
+            expect(page.locator(f'path[data-location="{rijnland.location_id}"]')
+                   ).to_have_attribute("data-state", "stop")
+
+            alert = page.locator("#alert-list li", has_text="SEH Rijnland dicht")
+            expect(alert).to_contain_text("critical · firing", timeout=10_000)
+            expect(alert).to_contain_text("Rijnland Ziekenhuis")
+            page.locator("#alerts").screenshot(
+                path=screenshot_dir(stack.state_dir / "screenshots") / "console-alerts.png",
+                animations="disabled")
+            alert.get_by_role("button", name="Acknowledge alert: SEH Rijnland dicht").click()
+            expect(alert).to_contain_text("Acknowledged by")
+            expect(alert.get_by_role("button")).to_have_count(0)
+
+        stored = coordinator.get("/v1/alerts", params={"state": "all"}).json()["alerts"]
+        (firing,) = [a for a in stored if a["rule_id"] == rule_id and a["state"] == "firing"]
+        assert firing["acknowledged_at"] is not None
+        assert firing["acknowledged_by"] == zcv_west_credentials.client_id
+
+
+def _kill_api(stack: StackConfig) -> None:
+    """SIGKILL the API; its PID file stays, so the stack's supervisor starts it again."""
+    managed = processes.find(stack.pid_dir, "api")
+    assert managed is not None and managed.is_running(), "the API is not running"
+    os.killpg(managed.pid, signal.SIGKILL)
+
+
+def _move(stack: StackConfig, last: dict[str, Any], lat: float, lon: float) -> None:
+    """One new LSIV position of a vehicle, straight onto the feed (the API plays no part)."""
+    message = {**last, "message_id": str(uuid.uuid4()), "at": _now().isoformat(),
+               "position": {**last["position"], "lat": lat, "lon": lon}}
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers,
+                         "enable.idempotence": True, "acks": "all"})
+    producer.produce(lsiv_topic(lifecycle.platform_settings(stack)),
+                     key=message["vehicle"]["rav_region"].encode(),
+                     value=json.dumps(message).encode())
+    assert producer.flush(10) == 0
+
+
+def test_a_lost_connection_is_shown_and_the_console_resumes_with_last_event_id(
+    browser: Browser, stack: StackConfig, zcv_west: str, scene: Scene,
+) -> None:
+    with console_page(browser, stack.api_url) as (page, problems):
+        problems.tolerate(r"/v1/stream")  # refused while the API is down
+        streams: list[dict[str, str]] = []
+        page.on("request", lambda r: streams.append(r.headers) if "/v1/stream" in r.url
+                else None)
+        sign_in(page, zcv_west)
+        _only_scene(page, scene)
+        live = page.locator("#live")
+        expect(live).to_contain_text("Live")
+        car = page.locator(f'.unit-chip[data-unit="{scene.car_id}"]')
+        before = car.bounding_box()
+        _drive(scene.hap.client, scene.car_id, scene.car_key, 52.0900, 4.3300, _now())
+        wait_for(lambda: car.bounding_box() != before, timeout=5, what="an event received")
+
+        _kill_api(stack)
+        banner = page.locator("#connection-lost")
+        expect(banner).to_be_visible(timeout=10_000)
+        expect(banner).to_contain_text("Live updates lost")
+        expect(live).to_contain_text("Connection lost")
+        asked = len(streams)
+        # While the console cannot hear, an ambulance moves: it must not miss that.
+        vehicle = scene.ambulances[0]
+        ambulance = page.locator(f'.unit-chip[data-unit="{vehicle}"]')
+        where = ambulance.bounding_box()
+        last = scene.last_positions[vehicle]
+        _move(stack, last, last["position"]["lat"] + 0.03, last["position"]["lon"] - 0.05)
+
+        expect(banner).to_be_hidden(timeout=60_000)
+        expect(live).to_contain_text("Live")
+        wait_for(lambda: ambulance.bounding_box() != where, timeout=15,
+                 what="the move made while disconnected")
+        resumed = streams[asked:]
+        assert resumed, "the console asked for the stream again"
+        assert all(re.fullmatch(r"[0-9]+-[0-9]+", r.get("last-event-id", "")) for r in resumed)
+        assert page.evaluate("() => window.location.search") == ""
 
 
 def test_the_page_is_public_but_holds_no_data(api: httpx.Client) -> None:

@@ -20,7 +20,7 @@ function announce(text) {
 class Console {
   constructor(session) {
     this.session = session;
-    this.model = new BoardModel();
+    this.model = new BoardModel(config.items);
     this.board = new BoardView($("board-tables"), config, this.model);
     this.alerts = new AlertList($("alert-list"), $("alerts-status"), session, {
       announce,

@@ -21,7 +21,9 @@ function element(tag, attributes = {}, ...children) {
 }
 
 export class BoardModel {
-  constructor() {
+  /** @param items the board's item definitions (value types), by code */
+  constructor(items) {
+    this.items = items;
     this.locations = new Map();
   }
 
@@ -55,10 +57,12 @@ export class BoardModel {
     if (!known) return false;
     const figure = known.figures.get(event.definition);
     if (!figure || Date.parse(figure.observed_at) <= Date.parse(event.observed_at)) {
+      // An admission stop comes as 0/1 on this event; the board shows it as yes/no.
+      const boolean = this.items[event.definition]?.value_type === "boolean";
+      const value = boolean && event.value !== null ? Number(event.value) !== 0 : event.value;
       known.figures.set(event.definition, {
         ...(figure || { definition: event.definition, freshness_deadline_seconds: 0 }),
-        value: event.value, observed_at: event.observed_at, reported: event.value !== null,
-        stale: false,
+        value, observed_at: event.observed_at, reported: value !== null, stale: false,
       });
     }
     known.highlightUntil = Date.now() + HIGHLIGHT_MS;
