@@ -66,7 +66,8 @@ export class BoardModel {
       });
     }
     known.highlightUntil = Date.now() + HIGHLIGHT_MS;
-    known.highlightText = `${event.definition}: ${event.previous ?? "–"} → ${event.value ?? "–"}`;
+    const label = this.items[event.definition]?.label || event.definition;
+    known.highlightText = `${label}: ${event.previous ?? "–"} → ${event.value ?? "–"}`;
     return true;
   }
 }
