@@ -108,7 +108,7 @@ def sign_in(page: Page, token: str) -> None:
     expect(page.locator("#console")).to_be_visible()
 
 
-def cell(page: Page, location_id: str, definition: str) -> str:
+def cell(location_id: str, definition: str) -> str:
     """The selector of one figure's cell on the board."""
     return f'tr[data-location="{location_id}"] td[data-definition="{definition}"]'
 

@@ -1,10 +1,12 @@
 """The ZCV console in a real headless browser (Debian's chromium, Playwright): sign in with a
-ZCV token, the board shows pushed figures with their age, stale and not-reported figures are
-marked, the map shows locations and units and finds the nearest places, live updates arrive
-without a reload, and a lost connection is shown.
+ZCV token; the board shows pushed figures with their age, stale and not-reported figures marked;
+a push changes the board within 2 s without reload; a figure going stale while watched gets
+marked; an SEH stop raises an alert that is acknowledged in the page; the map shows locations and
+units and finds the nearest places; with the API killed the page says so and resumes with
+Last-Event-ID without missing what happened meanwhile.
 
-The tests register a small region-West scene of their own (names share a suffix, so the text
-filter shows exactly the scene); `make screenshots` writes the board and the map to docs/.
+The tests register a small region-West scene of their own (ids share a suffix, so the text
+filter shows exactly the scene); `make screenshots` writes the board, map and alerts to docs/.
 """
 
 from __future__ import annotations
@@ -227,35 +229,35 @@ def test_sign_in_shows_the_board_with_ages_stale_and_not_reported(
         expect(page.locator("#who")).to_contain_text("west")
         _only_scene(page, scene)
 
-        free = page.locator(cell(page, scene.leiderdorp.location_id, IC))
+        free = page.locator(cell(scene.leiderdorp.location_id, IC))
         expect(free.locator(".value")).to_have_text("3")
         expect(free.locator(".age")).to_contain_text("s")
         expect(free.locator(".flag.stale")).to_have_count(0)
 
-        unknown = page.locator(cell(page, scene.den_haag.location_id, IC))
+        unknown = page.locator(cell(scene.den_haag.location_id, IC))
         expect(unknown.locator(".value")).to_have_text("not reported")
         expect(unknown).to_have_class("fig not-reported")
 
-        old = page.locator(cell(page, scene.gouda.location_id, IC))
+        old = page.locator(cell(scene.gouda.location_id, IC))
         expect(old.locator(".value")).to_have_text("2")
         expect(old.locator(".flag.stale")).to_have_text("stale")
         expect(old.locator(".age")).to_have_text("2 h")
 
-        seh = page.locator(cell(page, scene.den_haag.location_id, SEH))
+        seh = page.locator(cell(scene.den_haag.location_id, SEH))
         expect(seh).to_contain_text("time-out")
         expect(seh).to_contain_text("SEH vol")
         expect(seh).to_contain_text("until")
         stops = page.locator(f'tr[data-location="{scene.den_haag.location_id}"] '
                              'td[data-definition="admission-stops"]')
         expect(stops).to_contain_text("IC")
-        never = page.locator(cell(page, scene.gouda.location_id, SEH))
+        never = page.locator(cell(scene.gouda.location_id, SEH))
         expect(never).to_contain_text("never sent")
 
-        elv = page.locator(cell(page, scene.elv.location_id, "vvt.beds.elv_palliative.available"))
+        elv = page.locator(cell(scene.elv.location_id, "vvt.beds.elv_palliative.available"))
         expect(elv.locator(".value")).to_have_text("1")
-        expect(page.locator(cell(page, scene.hap.location_id, "hap.uitloop.phone.queue"))
+        expect(page.locator(cell(scene.hap.location_id, "hap.uitloop.phone.queue"))
                .locator(".value")).to_have_text("7")
-        expect(page.locator(cell(page, scene.ggz.location_id, "ggz.beds.crisis.available"))
+        expect(page.locator(cell(scene.ggz.location_id, "ggz.beds.crisis.available"))
                .locator(".value")).to_have_text("1")
 
         hospitals = page.locator('table[data-sector="hospital"] tbody tr')
@@ -340,7 +342,7 @@ def test_a_new_push_changes_the_board_within_two_seconds_without_reload(
         _only_scene(page, scene)
         expect(page.locator("#live")).to_contain_text("Live")
         page.evaluate("() => { window.sameDocument = true; }")
-        figure = page.locator(cell(page, scene.leiderdorp.location_id, IC)).locator(".value")
+        figure = page.locator(cell(scene.leiderdorp.location_id, IC)).locator(".value")
         expect(figure).to_have_text("3")
         push(scene.leiderdorp.client, scene.leiderdorp.location_id, _beds(7, 12), _now()
              ).raise_for_status()
@@ -349,7 +351,7 @@ def test_a_new_push_changes_the_board_within_two_seconds_without_reload(
         assert time.monotonic() - pushed <= 2.0
 
         # The stale figure of Gouda is replaced by a fresh one: no longer marked.
-        old = page.locator(cell(page, scene.gouda.location_id, IC))
+        old = page.locator(cell(scene.gouda.location_id, IC))
         expect(old.locator(".flag.stale")).to_have_count(1)
         push(scene.gouda.client, scene.gouda.location_id, _beds(5, 6), _now()).raise_for_status()
         expect(old.locator(".value")).to_have_text("5", timeout=2000)
@@ -374,7 +376,7 @@ def test_a_figure_that_goes_stale_while_watched_is_marked(
         # IC beds must be confirmed every 15 minutes: this one is seconds from its deadline.
         almost = _now() - timedelta(minutes=15) + timedelta(seconds=4)
         push(late.client, late.location_id, _beds(1, 9), almost).raise_for_status()
-        figure = page.locator(cell(page, late.location_id, IC))
+        figure = page.locator(cell(late.location_id, IC))
         expect(figure.locator(".value")).to_have_text("1", timeout=5000)
         expect(figure.locator(".flag.stale")).to_have_text("stale", timeout=15_000)
         expect(page.locator(f'path[data-location="{late.location_id}"]')
@@ -399,7 +401,7 @@ def test_an_seh_stop_raises_an_alert_that_is_acknowledged_in_the_console(
             sign_in(page, zcv_west)
             _only_scene(page, scene)
             expect(page.locator("#live")).to_contain_text("Live")
-            seh = page.locator(cell(page, rijnland.location_id, SEH))
+            seh = page.locator(cell(rijnland.location_id, SEH))
             expect(seh).to_contain_text("open")
 
             _seh(rijnland, "stop", now + timedelta(seconds=1), reason="no-beds",
