@@ -5,9 +5,9 @@ source format means adding one module (plus its definitions and examples) and no
 """
 
 from adapters.base import Adapter, AdapterError, AdapterResult, Issue, MessageMeta
-from adapters.registry import adapter_for, map_raw, registry
+from adapters.registry import adapter_for, map_message, map_raw, registry
 
 __all__ = [
-    "Adapter", "AdapterError", "AdapterResult", "Issue", "MessageMeta", "adapter_for", "map_raw",
-    "registry",
+    "Adapter", "AdapterError", "AdapterResult", "Issue", "MessageMeta", "adapter_for",
+    "map_message", "map_raw", "registry",
 ]

@@ -65,7 +65,10 @@ class Adapter(Protocol):
     """A pure mapping for one source format.
 
     Declared by a module-level `ADAPTER`; the API registers a POST route at `path` (None: the
-    source is a feed, not pushed over HTTP) that reads the body as `media_type`.
+    source is a feed, not pushed over HTTP) that reads the body as `media_type`. An adapter
+    whose figures can break a consistency rule may also define
+    `element_of(payload, observation) -> str | None`, naming the element a figure came from
+    (`adapters.consistency`).
     """
 
     source_format: str

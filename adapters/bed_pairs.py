@@ -1,8 +1,9 @@
 """Beds sent as a pair `{"available": n, "total": n}`, as the VVT and GGZ messages do.
 
-Available beds are a subset of the total, so a pair whose available exceeds its total is wrong at
-the source and is refused rather than stored. Either figure may be absent (not sent) or null (not
-reported): the total changes weekly, the available beds hourly, and they are often sent apart.
+Either figure may be absent (not sent) or null (not reported): the total changes weekly, the
+available beds hourly, and they are often sent apart. That available beds are part of the total
+is a consistency rule declared with the definitions (`definitions/rules/vvt.yaml`, `ggz.yaml`),
+checked for every format alike (`adapters.consistency`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,8 @@ from typing import Any
 from adapters.base import Issue, MessageMeta, error
 from adapters.figures import map_fields, unknown_fields
 from core.messages import Observation
-from definitions.validation import Value, as_number
 
 PAIR_FIELDS = frozenset({"available", "total"})
-
-
-def pair_problem(available: Value, total: Value, expression: str) -> Issue | None:
-    """An error naming `expression` when available beds exceed the total; else None."""
-    have, of = as_number(available), as_number(total)
-    if have is None or of is None or have <= of:
-        return None
-    return error("business-rule", expression,
-                 f"available ({have:g}) exceeds total ({of:g}): available beds are part of the "
-                 "total; send the total of all contracted beds, occupied or free")
 
 
 def map_pair(
@@ -44,8 +34,4 @@ def map_pair(
                           'give an object {"available": n, "total": n} (null: not reported)')]
     problems = unknown_fields(pair, set(PAIR_FIELDS), where)
     observations, bad = map_fields(pair, codes, meta, observed_at, where, location_id)
-    problems += bad
-    if not bad and (too_many := pair_problem(pair.get("available"), pair.get("total"),
-                                             f"{where}.available")):
-        problems.append(too_many)
-    return observations, problems
+    return observations, problems + bad

@@ -88,13 +88,16 @@ class JsonStatusAdapter:
     """What the JSON status formats share: a body `{"location", "observed_at", ...figures}`
     pushed by the location itself. A subclass sets source_format, sector, path, summary and
     examples; `figures` (JSON field -> definition code) are mapped here, other top-level
-    `parts` by the subclass's `extra`. A subclass with a different flow overrides `parse`."""
+    `parts` by the subclass's `extra`; `part_fields` (part -> its field -> definition code)
+    names the elements of figures inside parts. A subclass with a different flow overrides
+    `parse`."""
 
     media_type: Literal["application/json"] = "application/json"
     subject: Literal["location"] = "location"
     needs_mapping = False
     figures: ClassVar[Mapping[str, str]] = {}
     parts: ClassVar[frozenset[str]] = frozenset()
+    part_fields: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
     def location_of(self, payload: Payload) -> str:
         """The registered location the status is about: `location`."""
@@ -109,6 +112,13 @@ class JsonStatusAdapter:
         observations, bad = map_fields(body, self.figures, meta, observed_at, ROOT)
         more, more_bad = self.extra(body, meta, observed_at)
         return AdapterResult(finish(observations + more, problems + bad + more_bad, ROOT))
+
+    def element_of(self, payload: Payload, figure: Observation) -> str | None:
+        """The field that reported `figure`: `body.<field>` or `body.<part>.<field>`."""
+        fields = {code: f"{ROOT}.{name}" for name, code in self.figures.items()}
+        fields |= {code: f"{ROOT}.{part}.{name}" for part, named in self.part_fields.items()
+                   for name, code in named.items()}
+        return fields.get(figure.definition)
 
     def prepare(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as the mapping reads it (a subclass may normalise a field)."""

@@ -7,7 +7,8 @@ import pkgutil
 from functools import lru_cache
 
 import adapters
-from adapters.base import Adapter, AdapterError, AdapterResult, error, meta_of
+from adapters.base import Adapter, AdapterError, AdapterResult, MessageMeta, Payload, error, meta_of
+from adapters.consistency import checked
 from core.messages import RawMessage
 
 
@@ -31,11 +32,17 @@ def adapter_for(source_format: str) -> Adapter | None:
     return registry().get(source_format)
 
 
+def map_message(adapter: Adapter, payload: Payload, meta: MessageMeta) -> AdapterResult:
+    """What the platform makes of a message: the adapter's mapping, then the consistency rules
+    between its figures (`adapters.consistency`); AdapterError when either refuses it."""
+    return checked(adapter, payload, adapter.parse(payload, meta))
+
+
 def map_raw(raw: RawMessage) -> AdapterResult:
-    """A raw message mapped by the adapter of its source format (replays, reconciled
-    messages); AdapterError when no adapter reads it or the adapter refuses it."""
+    """A raw message mapped as `map_message` does (replays, reconciled messages);
+    AdapterError when no adapter reads it or the message is refused."""
     adapter = adapter_for(raw.source_format)
     if adapter is None:
         raise AdapterError([error("not-supported", "source_format",
                                   f"no adapter for source format {raw.source_format!r}")])
-    return adapter.parse(raw.payload, meta_of(raw))
+    return map_message(adapter, raw.payload, meta_of(raw))

@@ -1,18 +1,21 @@
 """Live availability and busyness for care coordination centres (ZCV): JSON, per location.
 
 The filters shared by the live queries (region and its neighbours, sector, item, a point and a
-radius) are parsed here once, as the dependency `LiveFiltersDep`.
+radius) are parsed here once, as the dependency `LiveFiltersDep`. Each figure carries the
+consistency rules it breaks together with the location's other latest figures (`flags`),
+computed as the answer is built, from the rows of the same one query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
@@ -21,10 +24,26 @@ from core.identity import Principal
 from core.refusals import Invalid
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
+from definitions.rules import RuleSet, Violation
 from storage.availability import LatestFigure, item_matches, live_availability
 from storage.geo import Point, parse_point
 
 FigureValue = int | float | bool | str | None
+
+
+class Flag(BaseModel):
+    """A consistency rule (definitions/rules/*.yaml) that this figure breaks together with
+    other latest figures of its location, which may have come in other messages."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    rule: str = Field(description="the rule's id, e.g. hospital.beds.ic.occupied-within-staffed")
+    rule_version: int
+    severity: Literal["refuse", "warn"] = Field(
+        description="refuse: figures of one message that break it are refused, so these came "
+                    "from different messages or moments; warn: it can be true, e.g. in a surge")
+    message: str = Field(description="the figures compared and why they should fit")
+    with_items: list[str] = Field(alias="with", description="the other items compared")
 
 
 class Figure(BaseModel):
@@ -44,6 +63,10 @@ class Figure(BaseModel):
     age_seconds: float
     stale: bool = Field(description="older than the item's freshness deadline")
     freshness_deadline_seconds: int
+    flags: list[Flag] = Field(
+        default_factory=list,
+        description="consistency rules this figure breaks with the location's other latest "
+                    "figures; empty when they fit or cannot be compared (not reported)")
 
 
 class LocationAvailability(BaseModel):
@@ -87,7 +110,15 @@ def number_as(definition: Definition | None, value: float | None) -> FigureValue
     return int(value) if kind == "count" else value
 
 
-def _figure(row: LatestFigure, definition: Definition | None, now: datetime) -> Figure:
+def _flag(violation: Violation, item: str) -> Flag:
+    rule = violation.rule
+    return Flag(rule=rule.id, rule_version=rule.version, severity=rule.severity,
+                message=violation.describe(),
+                with_items=[other for other in violation.items if other != item])
+
+
+def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
+            broken: list[Violation]) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
     return Figure(
@@ -101,6 +132,7 @@ def _figure(row: LatestFigure, definition: Definition | None, now: datetime) -> 
         # An item without a definition cannot vouch for its freshness: call it stale.
         stale=definition.is_stale(row.observed_at, now) if definition else True,
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
+        flags=[_flag(violation, row.definition) for violation in broken],
     )
 
 
@@ -110,19 +142,29 @@ def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
         row.definition)
 
 
-def _locations(rows: list[LatestFigure], now: datetime) -> list[LocationAvailability]:
+def _locations(rows: list[LatestFigure], now: datetime, rules: RuleSet,
+               shown: Collection[str] | None = None) -> list[LocationAvailability]:
+    """The locations of `rows` with their figures of the `shown` items (None: all), each
+    flagged with the rules it breaks against the location's other rows."""
     catalogue = load_catalogue()
     result = []
     # Rows come ordered by (distance, location): each location's figures are consecutive.
     for _, group in groupby(rows, key=lambda r: r.location_id):
         figures = list(group)
+        broken = rules.flags({f.definition: f.value if f.value_text is None else None
+                              for f in figures})
         first = figures[0]
+        if shown is not None:
+            figures = [f for f in figures if f.definition in shown]
+        if not figures:
+            continue  # it reports only items fetched to compare with
         result.append(LocationAvailability(
             location_id=first.location_id, name=first.location_name,
             organization_id=first.organization_id, sector=first.sector,
             roaz_region=first.roaz_region, latitude=first.latitude, longitude=first.longitude,
             distance_km=None if first.distance_km is None else round(first.distance_km, 2),
-            figures=[_figure(f, _version_of(catalogue, f), now) for f in figures],
+            figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []))
+                     for f in figures],
         ))
     return result
 
@@ -230,16 +272,21 @@ def category_codes(category: str) -> list[str]:
 
 async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
                category: str) -> AvailabilityResponse:
-    """The latest figures of one category's items, filtered, within what the caller may read."""
+    """The latest figures of one category's items, filtered, within what the caller may read,
+    flagged by the rules in force today. The items the rules compare them with are read in
+    the same query and left out of the answer."""
     codes = category_codes(category)
     check_item(filters.item, codes)
     scope = read_scope(principal, filters.regions)
     now = datetime.now(UTC)
+    shown = frozenset(c for c in codes if filters.item is None or item_matches(c, filters.item))
+    rules = load_catalogue().rules.in_force(now.date())
     rows = await live_availability(
         conn, regions=scope.regions, organization=scope.organization, sector=filters.sector,
-        definitions=codes, item=filters.item, near=filters.near, radius_km=filters.radius_km)
+        definitions=sorted(shown | rules.partners(shown)), near=filters.near,
+        radius_km=filters.radius_km)
     return AvailabilityResponse(region=filters.region, regions=filters.regions,
-                                generated_at=now, locations=_locations(rows, now))
+                                generated_at=now, locations=_locations(rows, now, rules, shown))
 
 
 async def availability(conn: ConnDep, principal: PrincipalDep,

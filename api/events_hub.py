@@ -68,6 +68,9 @@ def _consumer(bootstrap: str) -> Consumer:
         "enable.auto.commit": False,
         "auto.offset.reset": "latest",
         "enable.partition.eof": False,
+        # An event is worth a few ms to a triagist's board: ask the broker not to hold a fetch
+        # for long (librdkafka's default waits up to 500 ms for more data).
+        "fetch.wait.max.ms": 20,
     })
 
 

@@ -1,8 +1,9 @@
 """Accepting a provider message: validate synchronously, then produce it before answering.
 
-Shared by every push endpoint. The adapter runs here once to refuse bad input with a precise
-OperationOutcome; the stream worker runs it again on the raw message it receives, so the Kafka
-topic holds exactly what the provider sent (plus the context the adapter needed).
+Shared by every push endpoint. The adapter, then the consistency rules between the message's
+figures (`map_message`), run here once to refuse bad input with a precise OperationOutcome; the
+stream worker runs it again on the raw message it receives, so the Kafka topic holds exactly
+what the provider sent (plus the context the adapter needed).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import psycopg
 import structlog
 from fastapi.responses import JSONResponse
 
-from adapters import Adapter, AdapterError, AdapterResult
+from adapters import Adapter, AdapterError, AdapterResult, map_message
 from adapters.base import Payload, error, meta_of, nul_problem
 from api.audit import AuditContext
 from api.location_cache import LocationCache
@@ -122,7 +123,7 @@ async def _validated(payload: Payload, adapter: Adapter, conn: Conn,
         provider=subject.provider, location_id=subject.id, received_at=datetime.now(UTC),
         payload=payload, context=await _context(conn, adapter, subject.id),
     )
-    result = adapter.parse(payload, meta_of(raw))
+    result = map_message(adapter, payload, meta_of(raw))
     await _check_other_locations(conn, result, subject)
     return raw, result
 

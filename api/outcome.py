@@ -9,18 +9,26 @@ from fastapi.responses import JSONResponse
 
 from adapters import Issue
 from api.fhir_body import FHIR_JSON
+from core.refusals import RULE_SYSTEM
+
+
+def _issue(issue: Issue) -> dict[str, Any]:
+    found: dict[str, Any] = {"severity": issue.severity, "code": issue.code,
+                             "diagnostics": issue.diagnostics,
+                             "expression": list(issue.expressions)}
+    if issue.rule is not None:
+        # A declared rule is named as a coded detail, so a system can act on its id.
+        found["details"] = {
+            "coding": [{"system": RULE_SYSTEM, "code": issue.rule.id,
+                        "version": str(issue.rule.version)}],
+            "text": issue.rule.statement}
+    return found
 
 
 def operation_outcome(issues: Sequence[Issue]) -> dict[str, Any]:
-    """An R4 OperationOutcome resource for `issues`."""
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {"severity": i.severity, "code": i.code, "diagnostics": i.diagnostics,
-             "expression": [i.expression]}
-            for i in issues
-        ],
-    }
+    """An R4 OperationOutcome resource for `issues`: each names its elements (`expression`)
+    and, when it breaks a declared consistency rule, that rule (`details`)."""
+    return {"resourceType": "OperationOutcome", "issue": [_issue(i) for i in issues]}
 
 
 def information(text: str) -> dict[str, Any]:

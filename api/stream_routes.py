@@ -44,6 +44,7 @@ from core.events import (
     parse_event_id,
 )
 from core.identity import Principal
+from core.metrics import STREAM_CLIENTS
 from definitions import load_catalogue
 from storage.availability import LatestFigure, item_matches
 from storage.units import UnitPosition
@@ -99,7 +100,9 @@ def _figure_data(event: FigureChanged, now: datetime) -> dict[str, Any]:
             "organization_id": event.organization_id, "sector": event.sector,
             "roaz_region": event.roaz_region, "latitude": event.latitude,
             "longitude": event.longitude, "distance_km": None,
-            "figures": [_figure(row, definition, now).model_dump(mode="json")]}
+            # Flags relate a figure to the location's other figures, which an event does not
+            # carry: they are on /v1/availability (the snapshot a client loads).
+            "figures": [_figure(row, definition, now, []).model_dump(mode="json")]}
 
 
 def _located_data(event: StatusChanged | Freshness) -> dict[str, Any]:
@@ -142,6 +145,7 @@ async def events(hub: EventsHub, wants: Callable[[Event], bool],
                  last_event_id: str | None) -> AsyncIterator[ServerSentEvent]:
     """What was missed since `last_event_id` (if any), then live events, none twice."""
     subscriber = hub.subscribe(wants)
+    STREAM_CLIENTS.inc()
     try:
         last = -1
         resume = parse_event_id(last_event_id)
@@ -169,6 +173,7 @@ async def events(hub: EventsHub, wants: Callable[[Event], bool],
                 last = item.offset
                 yield sse(item)
     finally:
+        STREAM_CLIENTS.dec()
         hub.unsubscribe(subscriber)
 
 

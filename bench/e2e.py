@@ -3,6 +3,8 @@
 `.bench/e2e/`: tansu, PostgreSQL, the stream worker and the API, all on this machine with the
 load generator, as in the issue's measurements. Figures (written under `e2e`):
 
+- **sse**: N clients (BENCH_SSE_CLIENTS, default 500) connected to /v1/stream, a figure pushed
+  every 200 ms: stored -> event received p50 / p99 over every client and figure (bench/sse.py).
 - **single**: single SANER MeasureReports flat out (wrk, 16 connections): reports accepted per
   second, and stored per second over the same window; the backlog left and how long it takes
   to drain.
@@ -40,6 +42,7 @@ import structlog
 from adapters import map_raw
 from bench.database import STATE_DIR
 from bench.push import parse_wrk
+from bench.sse import measure_fanout
 from core.ingest import ingest_message, mapped_of
 from core.messages import RawMessage
 from core.settings import Settings
@@ -58,9 +61,11 @@ FIGURES: dict[str, int | None] = {"numTotBeds": 900, "numbeds": 800, "numBedsOcc
                                   "numBedsAvail": 50,
            "numICUBeds": 40, "numICUBedsOcc": 30, "numICUBedsAvail": 8}
 NATIONAL_REPORTS_PER_S = 20
+SSE_CLIENTS = int(os.environ.get("BENCH_SSE_CLIENTS", "500"))
 # One national day of figures (issue 9): what a replay after an outage has to get through.
 NATIONAL_DAY_FIGURES = 17_000_000
-ENV = (("RATE_LIMIT_PROVIDER", "1000000/1000000"), ("LOG_LEVEL", "WARNING"))
+ENV = (("RATE_LIMIT_PROVIDER", "1000000/1000000"), ("RATE_LIMIT_ZCV", "1000000/1000000"),
+       ("LOG_LEVEL", "WARNING"))
 
 
 def e2e_config() -> StackConfig:
@@ -167,6 +172,15 @@ def _register(config: StackConfig) -> tuple[str, str]:
                     )).raise_for_status()
             tokens.append(access_token(config.api_url, provider))
     return tokens[0], tokens[1]
+
+
+def _zcv_token(config: StackConfig) -> str:
+    """A national coordination centre's token, for the stream's clients."""
+    credentials = read_credentials(config.admin_credentials)
+    assert credentials is not None
+    with signed_in(config.api_url, credentials) as admin:
+        zcv = register_client_over_api(admin, "bench-zcv", "zcv", [], True)
+    return access_token(config.api_url, zcv)
 
 
 def measure_single(config: StackConfig, token: str, seconds: int = 15) -> dict[str, Any]:
@@ -370,6 +384,8 @@ def measure_e2e(progress: Callable[[str], None] = lambda _: None) -> dict[str, A
         results: dict[str, Any] = {}
         progress("single reports flat out")
         results["single"] = measure_single(config, hospitals)
+        progress(f"SSE fan-out to {SSE_CLIENTS} clients")
+        results["sse"] = measure_fanout(config, _zcv_token(config), hospitals, SSE_CLIENTS)
         progress("push -> queryable at 10x and 100x national load")
         results["latency"] = [measure_latency(config, hospitals, x) for x in (10, 100)]
         progress("batched spreadsheets against COPY")

@@ -53,6 +53,12 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
              f"end {single['backlog_reports_at_end']} reports, drained in "
              f"{single['drain_seconds']} s (push p50 {single['push_p50_ms']} ms, p99 "
              f"{single['push_p99_ms']} ms)"]
+    if "sse" in e2e:
+        sse = e2e["sse"]
+        lines.append(f"  /v1/stream fan-out to {sse['clients']} clients, {sse['figures']} figures: "
+                     f"stored -> received p50 {sse['stored_to_received_p50_ms']} ms, p99 "
+                     f"{sse['stored_to_received_p99_ms']} ms; {sse['events_missed']} of "
+                     f"{sse['events_expected']} events missed")
     lines += [f"  push -> queryable at {lat['load']}: p50 {lat['push_to_queryable_p50_ms']} ms, "
               f"p99 {lat['push_to_queryable_p99_ms']} ms ({lat['background_reports_per_s']} "
               f"reports/s in the background, {lat['probes']} probes)" for lat in e2e["latency"]]

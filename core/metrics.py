@@ -19,8 +19,8 @@ MESSAGES_REJECTED = Counter(
 )
 MESSAGE_WARNINGS = Counter(
     "zc_message_warnings_total",
-    "Parts of accepted messages that were not stored (unknown codes, future-stamped positions),"
-    " by issue type.",
+    "Warnings on accepted messages: parts not stored (unknown codes, future-stamped positions)"
+    " and broken warn rules between figures (business-rule), by issue type.",
     ["source_format", "code"],
 )
 MESSAGES_PRODUCED = Counter(

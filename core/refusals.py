@@ -18,14 +18,36 @@ IssueType = Literal[
 ]
 
 
+# The code system of the consistency rules between items (definitions/rules/*.yaml), as named
+# in an issue's `details`.
+RULE_SYSTEM = "https://zorgcapaciteit.nl/fhir/CodeSystem/consistency-rule"
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """The declared rule an issue is about: its id, version and statement."""
+
+    id: str
+    version: int
+    statement: str
+
+
 @dataclass(frozen=True)
 class Issue:
-    """One finding about a request: where (`expression`), which rule, and how bad."""
+    """One finding about a request: where (`expression`, and `also` when it relates several
+    elements), which rule (`diagnostics`, and `rule` when it is a declared one), how bad."""
 
     severity: Literal["error", "warning"]
     code: IssueType
     expression: str
     diagnostics: str
+    also: tuple[str, ...] = ()
+    rule: RuleRef | None = None
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """Every element the issue names, `expression` first."""
+        return (self.expression, *self.also)
 
 
 def error(code: IssueType, expression: str, diagnostics: str) -> Issue:

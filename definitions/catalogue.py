@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from definitions.rules import RuleBook, load_rules, rule_files
+
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference"
 # The sectors of the acute care chain, as codes used in locations and definitions.
@@ -130,7 +132,8 @@ class Urgency(_Frozen):
 
 
 class Catalogue:
-    """All definition versions, indexed by code and by standard mapping, plus reference data."""
+    """All definition versions, indexed by code and by standard mapping, the consistency rules
+    between items (`rules`), and reference data."""
 
     def __init__(self, definitions: Iterable[Definition], regions: Iterable[Region] = (),
                  **reference: Any) -> None:
@@ -152,6 +155,7 @@ class Catalogue:
         self.vehicle_statuses: dict[str, VehicleStatus] = {
             s.code: s for s in reference.get("vehicle_statuses", ())}
         self.urgencies: dict[str, list[Urgency]] = reference.get("urgencies", {})
+        self.rules: RuleBook = reference.get("rules") or RuleBook()
 
     def codes(self) -> list[str]:
         """Every item code, sorted."""
@@ -194,13 +198,14 @@ def read_yaml(path: Path) -> Any:
 
 
 def definition_files(folder: Path = HERE) -> list[Path]:
-    """The files that hold definition entries."""
+    """The files that hold definition entries (rules and reference data live in subfolders)."""
     return sorted(folder.glob("*.yaml"))
 
 
 @lru_cache(maxsize=4)
 def load_catalogue(folder: Path = HERE) -> Catalogue:
-    """Load every definition file and the reference data (validated by their models)."""
+    """Load every definition file, the rules and the reference data (validated by their
+    models)."""
     definitions = [
         Definition.model_validate(entry)
         for path in definition_files(folder)
@@ -217,4 +222,5 @@ def load_catalogue(folder: Path = HERE) -> Catalogue:
                           for s in read_yaml(reference / "vehicle_status.yaml")],
         urgencies={kind: [Urgency.model_validate(u) for u in items]
                    for kind, items in urgencies.items()},
+        rules=load_rules(entry for path in rule_files(folder) for entry in read_yaml(path) or []),
     )

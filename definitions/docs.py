@@ -24,6 +24,7 @@ from definitions.catalogue import (
     VehicleStatus,
     load_catalogue,
 )
+from definitions.rules import Rule
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "catalogue.html"
 TITLE = "Zorgcapaciteit — shared definitions"
@@ -174,7 +175,17 @@ def _not_reported(item: Definition) -> str:
     return "not allowed — a value must be sent"
 
 
-def _facts(item: Definition) -> list[tuple[str, str]]:
+def rule_anchor(rule_id: str) -> str:
+    """The id of a rule's row in the page."""
+    return f"rule-{rule_id}"
+
+
+def _rule_links(rules: Sequence[Rule]) -> str:
+    return _list(f'<a href="#{_e(rule_anchor(r.id))}"><code>{_e(r.id)}</code></a> '
+                 f"({_e(r.severity)})" for r in rules)
+
+
+def _facts(item: Definition, rules: Sequence[Rule] = ()) -> list[tuple[str, str]]:
     """(term, rendered description) pairs for the facts list of an item."""
     facts = [("Value", _value_text(item))]
     facts += [("Allowed codes", _codes(item))] if item.codes else []
@@ -185,12 +196,13 @@ def _facts(item: Definition) -> list[tuple[str, str]]:
     ]
     facts += [("Derived by the platform", _e(item.derived))] if item.derived else []
     facts += [("Mappings", _mappings(item))] if item.mappings else []
+    facts += [("Consistency rules", _rule_links(rules))] if rules else []
     facts.append(("Version", _e(f"{item.version}, in force from {item.effective_from}")))
     return facts
 
 
-def _facts_list(item: Definition) -> str:
-    return _tag("dl", "".join(_tag("dt", t) + _tag("dd", d) for t, d in _facts(item)),
+def _facts_list(item: Definition, rules: Sequence[Rule] = ()) -> str:
+    return _tag("dl", "".join(_tag("dt", t) + _tag("dd", d) for t, d in _facts(item, rules)),
                 ' class="facts"')
 
 
@@ -214,12 +226,13 @@ def _history(versions: Sequence[Definition]) -> str:
     return "<p><strong>Version history</strong> (newest first):</p>" + entries
 
 
-def render_item(versions: Sequence[Definition]) -> str:
-    """One item's section; `versions` oldest first, the last one is current."""
+def render_item(versions: Sequence[Definition], rules: Sequence[Rule] = ()) -> str:
+    """One item's section; `versions` oldest first, the last one is current; `rules` those
+    that relate it to other items."""
     item = versions[-1]
     heading = _tag("h4", f"<code>{_e(item.code)}</code> {_e(item.label.en)}")
     dutch = _tag("p", _e(item.label.nl), ' class="nl" lang="nl"')
-    body = f"<p>{_e(item.definition)}</p>" + _excludes(item) + _facts_list(item)
+    body = f"<p>{_e(item.definition)}</p>" + _excludes(item) + _facts_list(item, rules)
     return _tag("section", heading + dutch + body + _history(versions),
                 f' class="item" id="{_e(item.code)}"')
 
@@ -260,8 +273,9 @@ def _toc_sector(sector: str, categories: dict[str, list[Definition]]) -> str:
 
 
 def render_contents(groups: Groups) -> str:
-    """The table of contents: sectors, categories, items, then the reference data."""
+    """The table of contents: sectors, categories, items, then the rules and reference data."""
     entries = [_toc_sector(s, cats) for s, cats in groups.items()]
+    entries.append('<a href="#rules">Consistency rules between items</a>')
     entries.append('<a href="#reference">Reference data</a>')
     filter_box = ('<div id="filter" hidden><label>Filter items: '
                   '<input type="search" placeholder="code, label or text"></label></div>')
@@ -270,13 +284,79 @@ def render_contents(groups: Groups) -> str:
 
 def _sector_section(sector: str, categories: dict[str, list[Definition]],
                     catalogue: Catalogue) -> str:
+    rules = catalogue.rules.current()
     body = "".join(
         _tag("section", _tag("h3", _e(CATEGORY_NAMES.get(c, c)))
-             + "".join(render_item(catalogue.versions(d.code)) for d in items))
+             + "".join(render_item(catalogue.versions(d.code), rules.about(d.code))
+                       for d in items))
         for c, items in categories.items()
     )
     heading = _tag("h2", _e(SECTOR_NAMES.get(sector, sector)))
     return _tag("section", heading + body, f' id="sector-{_e(sector)}"')
+
+
+# Consistency rules --------------------------------------------------------------------------
+
+SEVERITY_TEXT = {
+    "refuse": "refuse — a message whose figures of one moment break it is refused whole (422)",
+    "warn": "warn — accepted, with a warning in the answer",
+}
+RULES_INTRO = (
+    "Figures of one location must make sense together. Each rule says that the figures on its "
+    "left, added up, are at most those on its right. A figure that is not reported never "
+    "breaks a rule: the rule is checked when the first figure on its left and every figure on "
+    "its right are reported, adding the other figures on its left that are. Within one "
+    "message, figures of the same moment are checked "
+    "when the message arrives; the live queries flag every figure that breaks a rule with the "
+    "location's other latest figures, also when they came in different messages. Rules are "
+    "versioned like the definitions.",
+)
+
+
+def _relation(rule: Rule) -> str:
+    def side(items: Sequence[str]) -> str:
+        return " + ".join(f'<a href="#{_e(i)}"><code>{_e(i)}</code></a>' for i in items)
+
+    return f"{side(rule.left)} ≤ {side(rule.at_most)}"
+
+
+def _rule_rows(rules: Sequence[Rule]) -> str:
+    return "".join(_tag("tr", _tag("td", f"<code>{_e(r.id)}</code>") + _tag("td", _relation(r)),
+                        f' id="{_e(rule_anchor(r.id))}"') for r in rules)
+
+
+def _declared_rule(versions: Sequence[Sequence[Rule]]) -> str:
+    """One declared rule: its current version's statement, severity and rules, its history."""
+    current = versions[-1]
+    first = current[0]
+    facts = [("Severity", _e(SEVERITY_TEXT[first.severity])),
+             ("Version", _e(f"{first.version}, in force from {first.effective_from}"))]
+    facts += [(f"Version {v[0].version}", _e(f"from {v[0].effective_from}: {v[0].change_note}"))
+              for v in reversed(versions[1:])]
+    head = _tag("tr", _tag("th", "Rule") + _tag("th", "Figures"))
+    return _tag("section", _tag("h4", f"<code>{_e(first.declared_as)}</code>")
+                + _tag("p", _e(first.statement))
+                + _tag("dl", "".join(_tag("dt", t) + _tag("dd", d) for t, d in facts),
+                       ' class="facts"')
+                + _tag("table", _tag("thead", head) + _tag("tbody", _rule_rows(current))),
+                ' class="item"')
+
+
+def render_rules(catalogue: Catalogue) -> str:
+    """Every declared consistency rule, by the sector of the items it relates."""
+    by_sector: dict[str, list[str]] = {}
+    for declared in catalogue.rules.declared():
+        rule = catalogue.rules.versions(declared)[-1][0]
+        item = catalogue.get(rule.left[0])
+        by_sector.setdefault(item.sector if item else "?", []).append(declared)
+    parts = "".join(
+        _tag("section", _tag("h3", _e(SECTOR_NAMES.get(sector, sector)))
+             + "".join(_declared_rule(catalogue.rules.versions(d)) for d in declared))
+        for sector, declared in sorted(by_sector.items(), key=lambda s: _order(s[0], SECTOR_NAMES))
+    )
+    intro = "".join(_tag("p", _e(text)) for text in RULES_INTRO)
+    return _tag("section", "<h2>Consistency rules between items</h2>" + intro + parts,
+                ' id="rules"')
 
 
 # Reference data -----------------------------------------------------------------------------
@@ -390,9 +470,10 @@ def render_catalogue(catalogue: Catalogue, generated_at: datetime | None = None)
     moment = generated_at or datetime.now(UTC)
     groups = group(catalogue)
     sectors = "".join(_sector_section(s, cats, catalogue) for s, cats in groups.items())
-    main = _tag("main", sectors + render_reference(catalogue))
+    main = _tag("main", sectors + render_rules(catalogue) + render_reference(catalogue))
     footer = _tag("footer", _e(f"Generated {moment.isoformat(timespec='minutes')} "
-                               "from the definitions in definitions/*.yaml."))
+                               "from the definitions in definitions/*.yaml and the "
+                               "rules in definitions/rules/*.yaml."))
     body = (_header(catalogue) + render_contents(groups) + main + footer
             + _tag("script", SCRIPT))
     return f'<!DOCTYPE html>\n<html lang="en">{_head()}<body>{body}</body></html>\n'

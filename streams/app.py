@@ -123,8 +123,17 @@ def create_app(settings: Settings) -> faust.App:
     async def refresh_rollups() -> None:
         await _survive("refresh-rollups", refresher.run_once, pool)
 
+    def watches() -> bool:
+        """One worker of the group looks for stale figures (else each would send the same
+        stale events): the one holding the ingest topic's first partition."""
+        try:
+            return any(tp.topic == ingest_topic(settings) and tp.partition == 0
+                       for tp in app.consumer.assignment())
+        except Exception:  # noqa: BLE001 - no assignment yet (starting, rebalancing)
+            return False
+
     async def watch_staleness() -> None:
-        await _survive("stale-watcher", watcher.run_once, pool)
+        await _survive("stale-watcher", lambda: watcher.run_once(stale=watches()), pool)
 
     async def send_webhooks() -> None:
         await _survive("webhooks", webhooks.run_once, pool)

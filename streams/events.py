@@ -164,15 +164,19 @@ class StaleWatcher:
         self._sender = sender
         self._since: datetime | None = None
 
-    async def run_once(self) -> None:
-        """One round (a failed round is repeated by the next: `since` only moves on success)."""
+    async def run_once(self, *, stale: bool = True) -> None:
+        """One round: positions held back by the throttle, and (`stale`: this worker is the
+        one that looks) the figures gone stale since the last round. A failed round is
+        repeated by the next: `since` only moves on success."""
+        await self._sender.held_units()
+        if not stale:
+            return
         until = datetime.now(UTC)
         since = self._since or until - timedelta(seconds=1)
         rows = await self._sink.run(_went_stale, (since, until))
         if rows:
             await self._sender.send(stale_events(rows))
         self._since = until
-        await self._sender.held_units()
 
 
 async def _went_stale(conn: psycopg.AsyncConnection[Any],

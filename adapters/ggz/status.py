@@ -6,8 +6,9 @@
  "iht_capacity": 2, "crisis_service_available": true, "doctor_available": false}
 ```
 
-Bed pairs follow the VVT rule: available may not exceed total; a pair or figure that is null is
-not reported, never 0. Absent fields were not sent. Expressions are paths from the root, `body`.
+Bed pairs follow the VVT rule, declared in `definitions/rules/ggz.yaml`: available may not
+exceed total; a pair or figure that is null is not reported, never 0. Absent fields were not
+sent. Expressions are paths from the root, `body`.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ class GgzStatusAdapter(JsonStatusAdapter):
 
     figures = FIGURES
     parts = frozenset(BED_PAIRS)
+    part_fields = BED_PAIRS
 
     def extra(self, body: dict[str, Any], meta: MessageMeta,
               observed_at: datetime) -> tuple[list[Observation], list[Issue]]:
-        """The crisis and HIC bed pairs, available never above total."""
+        """The crisis and HIC bed pairs."""
         observations: list[Observation] = []
         problems: list[Issue] = []
         for name, codes in BED_PAIRS.items():

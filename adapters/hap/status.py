@@ -66,6 +66,7 @@ class HapStatusAdapter(JsonStatusAdapter):
 
     figures = FIGURES
     parts = frozenset(BACKLOG)
+    part_fields = BACKLOG
 
     def extra(self, body: dict[str, Any], meta: MessageMeta,
               observed_at: datetime) -> tuple[list[Observation], list[Issue]]:

@@ -138,6 +138,7 @@ class NedocsAdapter(JsonStatusAdapter):
     path = "/v1/hospital/nedocs"
     summary = "Push the NEDOCS inputs of the SEH; the platform computes score and band"
     examples = Path(__file__).parent / "examples" / "nedocs"
+    figures = INPUTS  # mapped by `parse` below; declared for the elements of figures
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Map the inputs; add score and band when all inputs are reported."""

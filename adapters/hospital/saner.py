@@ -146,6 +146,17 @@ class SanerMeasureReportAdapter:
             )])
         return AdapterResult(observations, [i for i in problems if i.severity == "warning"])
 
+    def element_of(self, payload: Payload, figure: Observation) -> str | None:
+        """The population that reported `figure` (the last one, as for a code sent twice):
+        `MeasureReport.group[g].population[p].count`."""
+        found = None
+        for g, group in enumerate(json_object(payload, "MeasureReport").get("group", [])):
+            for p, population in enumerate(group.get("population", [])):
+                _, definition = _definition_of(group, population, figure.observed_at)
+                if definition is not None and definition.code == figure.definition:
+                    found = f"MeasureReport.group[{g}].population[{p}].count"
+        return found
+
     def _observation(
         self, group: dict[str, Any], population: dict[str, Any], where: str,
         observed_at: datetime, meta: MessageMeta,

@@ -49,7 +49,6 @@ from adapters.base import (
     require_definition,
     warning,
 )
-from adapters.bed_pairs import pair_problem
 from adapters.figures import finish
 from adapters.vvt.care_types import accepted_names, bed_codes, care_type_of
 from core.messages import Observation
@@ -130,6 +129,15 @@ def _count(row: Row, column: str) -> tuple[int | None, Issue | None]:
         return None, error("value", row.at(column), f"give a whole number of beds, got {text!r}; "
                            "leave the cell empty when it is not known")
     return int(text), None
+
+
+def _moment(text: str) -> datetime | None:
+    """The moment a `tijdstip` names (local time: Dutch), or None if it names none."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=AMSTERDAM)
 
 
 def _observed_at(row: Row, meta: MessageMeta) -> tuple[datetime | None, list[Issue]]:
@@ -246,10 +254,20 @@ class VvtBedsCsvAdapter:
                 continue
             observations.append(observation(definition, figures[column], meta, observed_at,
                                             location_id=row.cells["locatie"]))
-        if (too_many := pair_problem(figures["beschikbaar"], figures["totaal"],
-                                     row.at("beschikbaar"))) is not None:
-            issues.append(too_many)
         return observations, issues
+
+    def element_of(self, payload: Payload, figure: Observation) -> str | None:
+        """The cell that reported `figure`: 'row N, column beschikbaar' (or totaal), in the
+        row of its location, care type and time."""
+        _, _, care_type, name = figure.definition.split(".")  # vvt.beds.<care type>.<figure>
+        column = next((c for c, named in FIGURE_COLUMNS.items() if named == name), None)
+        if column is None:
+            return None
+        rows = [row for row in table(csv_text(payload, "body"))
+                if row.cells["locatie"] == figure.location_id
+                and care_type_of(row.cells["zorgsoort"]) == care_type
+                and _moment(row.cells["tijdstip"]) == figure.observed_at]
+        return rows[0].at(column) if rows else None
 
 
 ADAPTER = VvtBedsCsvAdapter()

@@ -57,6 +57,11 @@ class VvtBedsJsonAdapter(JsonStatusAdapter):
             problems += bad
         return AdapterResult(finish(observations, problems, f"{ROOT}.beds"))
 
+    def element_of(self, payload: Payload, figure: Observation) -> str | None:
+        """The field that reported `figure`: `body.beds.<care type>.<available|total>`."""
+        _, _, care_type, name = figure.definition.split(".")  # vvt.beds.<care type>.<figure>
+        return f"{ROOT}.beds.{care_type}.{name}"
+
     @staticmethod
     def _care_type(care_type: str, pair: Any, meta: MessageMeta,
                    observed_at: datetime) -> tuple[list[Observation], list[Issue]]:

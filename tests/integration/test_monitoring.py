@@ -30,17 +30,25 @@ def prometheus(stack: StackConfig, tmp_path: Path) -> Iterator[str]:
 
 def test_every_panel_and_alert_evaluates_on_metrics_the_platform_exposes(
     provider: httpx.Client, hospital: str, db: psycopg.Connection[Any], prometheus: str,
-    tmp_path: Path,
+    tmp_path: Path, api: httpx.Client,
 ) -> None:
-    # Traffic of every kind the panels show: accepted, refused, a part not stored, stored.
+    # Traffic of every kind the panels show: accepted, refused, a part not stored, stored,
+    # a caller without a token.
+    assert api.get("/v1/availability").status_code == 401
     assert push(provider, hospital, {"numICUBeds": 10, "numC19HospPats": 2}).status_code == 202
     assert push(provider, hospital, {"numICUBeds": -1}).status_code == 422
     wait_for(lambda: stored_count(db, hospital) >= 1, timeout=20, what="a stored figure")
 
     wait_for(lambda: monitoring.targets_up(prometheus), timeout=30, what="both targets up")
     wanted = set().union(*(e.metrics() for e in monitoring.expressions()))
-    wait_for(lambda: all(monitoring.exposed_metric(m, monitoring.scraped_metrics(prometheus))
-                         for m in wanted), timeout=30, what="every metric scraped")
+    def missing() -> set[str]:
+        scraped = monitoring.scraped_metrics(prometheus)
+        return {m for m in wanted if not monitoring.exposed_metric(m, scraped)}
+
+    try:
+        wait_for(lambda: not missing(), timeout=30, what="every metric scraped")
+    except AssertionError:
+        raise AssertionError(f"never scraped: {sorted(missing())}") from None
 
     assert monitoring.promtool_problems(tmp_path / "prometheus.yml") == []
     assert monitoring.problems(prometheus) == []

@@ -217,4 +217,6 @@ def test_gp_agenda_and_counts_show_free_consults(zcv: httpx.Client, gp_practice:
     inverted = {**counts, "u3_free": 5, "u4_free": 2}
     response = provider.post("/v1/gp/consults", json=inverted)
     assert response.status_code == 422
-    assert response.json()["issue"][0]["expression"] == ["body.u4_free"]
+    [issue] = response.json()["issue"]
+    assert issue["expression"] == ["body.u3_free", "body.u4_free"]
+    assert issue["details"]["coding"][0]["code"] == "gp.consults.u3-within-u4"

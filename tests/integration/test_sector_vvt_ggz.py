@@ -246,17 +246,22 @@ def test_more_available_than_total_is_refused_naming_the_field(
                  "grz": {"available": 21, "total": 20}}})
     assert response.status_code == 422, response.text
     [issue] = _issues(response)
-    assert issue["expression"] == ["body.beds.grz.available"]
-    assert "exceeds total" in issue["diagnostics"]
+    # Both figures, and the rule declared in definitions/rules/vvt.yaml.
+    assert issue["expression"] == ["body.beds.grz.available", "body.beds.grz.total"]
+    assert "vvt.beds.grz.available (21) is more than vvt.beds.grz.total (20)" in (
+        issue["diagnostics"])
+    assert issue["details"]["coding"][0]["code"] == "vvt.beds.grz.available-within-total"
 
     response = _post_csv(vvt, f"{providers.elv};GRZ;21;20;{at}")
     assert response.status_code == 422, response.text
-    assert _issues(response)[0]["expression"] == ["row 2, column beschikbaar"]
+    assert _issues(response)[0]["expression"] == ["row 2, column beschikbaar",
+                                                  "row 2, column totaal"]
 
     response = _post_json(ggz_client, "/v1/ggz/status", {
         "location": providers.ggz, "observed_at": at, "hic_beds": {"available": 5, "total": 4}})
     assert response.status_code == 422, response.text
-    assert _issues(response)[0]["expression"] == ["body.hic_beds.available"]
+    assert _issues(response)[0]["expression"] == ["body.hic_beds.available",
+                                                  "body.hic_beds.total"]
 
     _post_json(vvt, "/v1/vvt/status", {"location": providers.elv, "observed_at": at,
                                        "busyness_level": "1"}).raise_for_status()

@@ -2,9 +2,12 @@
 
 Each adapter declares an `examples` folder. A valid example `<name>.<json|csv>` has
 `<name>.expected.json`: the sector of the subject and the observations (definition, location,
-value, not-reported reason) and positions it must map to; `<name>.context.json`, when present,
+value, not-reported reason) and positions it must map to, and any `warnings` it must give
+(element and a piece of the rule); `<name>.context.json`, when present,
 is what the platform adds at receipt (the provider's mapping table). An example under `invalid/`
 has `<name>.expected.json` with the `error` it must raise: element and a piece of the rule.
+Examples are mapped as the platform maps a message: the adapter, then the consistency rules
+between its figures (`map_message`), so every valid example keeps the rules.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from adapters import Adapter, AdapterError, AdapterResult, MessageMeta, registry
+from adapters import Adapter, AdapterError, AdapterResult, MessageMeta, map_message, registry
 from adapters.base import Payload
 from core.messages import Observation
 from definitions import load_catalogue
@@ -59,7 +62,7 @@ def _parse(adapter: Adapter, path: Path) -> AdapterResult:
     meta = MessageMeta(uuid.uuid5(uuid.NAMESPACE_URL, path.name), "provider-x",
                        adapter.location_of(payload), RECEIVED, adapter.source_format,
                        expected.get("sector", adapter.sector), _side(path, ".context.json"))
-    return adapter.parse(payload, meta)
+    return map_message(adapter, payload, meta)
 
 
 def _summary(result: AdapterResult) -> dict[str, list[dict[str, Any]]]:
@@ -90,6 +93,17 @@ def test_example_maps_to_the_expected_observations(case: tuple[Adapter, Path]) -
 
 
 @pytest.mark.parametrize("case", _cases("valid"), ids=_id)
+def test_example_gives_the_expected_rule_warnings(case: tuple[Adapter, Path]) -> None:
+    adapter, path = case
+    expected = _side(path, ".expected.json").get("warnings", [])
+    rules = [i for i in _parse(adapter, path).warnings if i.rule is not None]
+    assert len(rules) == len(expected), rules
+    for wanted in expected:
+        assert any(i.expressions == (wanted["expression"], *wanted["also"])
+                   and wanted["contains"] in i.diagnostics for i in rules), (wanted, rules)
+
+
+@pytest.mark.parametrize("case", _cases("valid"), ids=_id)
 def test_parsing_twice_gives_the_same_result(case: tuple[Adapter, Path]) -> None:
     adapter, path = case
     assert _parse(adapter, path) == _parse(adapter, path)
@@ -115,5 +129,7 @@ def test_invalid_example_is_refused_naming_element_and_rule(case: tuple[Adapter,
     with pytest.raises(AdapterError) as caught:
         _parse(adapter, path)
     issues = caught.value.issues
-    assert any(i.expression == expected["expression"] and expected["contains"] in i.diagnostics
-               for i in issues), [f"{i.expression}: {i.diagnostics}" for i in issues]
+    assert any(expected["expression"] in i.expressions and expected["contains"] in i.diagnostics
+               for i in issues), [f"{i.expressions}: {i.diagnostics}" for i in issues]
+    for also in expected.get("also", []):  # the other elements a rule between figures names
+        assert any(also in i.expressions for i in issues), (also, issues)

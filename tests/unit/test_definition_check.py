@@ -83,3 +83,87 @@ def test_the_command_exits_non_zero_and_prints_the_problem(tmp_path: Path) -> No
     assert run.returncode == 1
     expected = "definitions: extra.yaml: entry 1 (hospital.beds.test.available v1): rollup"
     assert expected in run.stderr
+
+
+# Consistency rules (definitions/rules/*.yaml) -----------------------------------------------
+
+RULE: dict[str, Any] = {
+    "id": "hospital.beds.test.available-within-ic", "version": 1, "effective_from": "2026-01-01",
+    "severity": "refuse", "statement": "Test beds are IC beds, so never more than IC beds.",
+    "left": ["hospital.beds.test.available"], "at_most": ["hospital.beds.ic.available"],
+}
+
+
+IC = {**GOOD, "code": "hospital.beds.ic.available"}
+OCCUPIED = {**GOOD, "code": "hospital.beds.ic.occupied"}
+
+
+def rule_problems(tmp_path: Path, rules: list[Any], items: list[Any] | None = None) -> list[str]:
+    """The problems of `rules` beside a small catalogue: GOOD, IC, OCCUPIED and `items`."""
+    folder = tmp_path / "definitions"
+    (folder / "rules").mkdir(parents=True)
+    (folder / "items.yaml").write_text(yaml.safe_dump([GOOD, IC, OCCUPIED, *(items or [])]))
+    (folder / "rules" / "extra.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    return [str(p) for p in check(folder)]
+
+
+def test_a_good_rule_passes(tmp_path: Path) -> None:
+    assert rule_problems(tmp_path, [RULE]) == []
+
+
+VVT_ITEM = {**GOOD, "code": "vvt.beds.test.available", "sector": "vvt"}
+COT_ITEM = {**GOOD, "code": "hospital.cots.test.available", "unit": "{cot}"}
+CODE_ITEM = {**GOOD, "code": "hospital.beds.test.state", "value_type": "code", "unit": "code",
+             "rollup": "latest",
+             "codes": [{"code": "a", "label": "A"}, {"code": "b", "label": "B"}]}
+SIGNED_ITEM = {**GOOD, "code": "hospital.beds.test.change", "range": {"min": -10, "max": 10}}
+
+
+@pytest.mark.parametrize(("change", "items", "expected"), [
+    ({"at_most": ["hospital.beds.nothing.available"]}, None,
+     "extra.yaml: entry 1 (hospital.beds.test.available-within-ic v1), rule "
+     "hospital.beds.test.available-within-ic: unknown item hospital.beds.nothing.available"),
+    ({"left": ["vvt.beds.test.available"]}, [VVT_ITEM],
+     "relates items of different sectors: vvt.beds.test.available (vvt), "
+     "hospital.beds.ic.available (hospital)"),
+    ({"left": ["hospital.cots.test.available"]}, [COT_ITEM],
+     "relates items of different units: hospital.cots.test.available ({cot}), "
+     "hospital.beds.ic.available ({bed})"),
+    ({"left": ["hospital.beds.test.state"]}, [CODE_ITEM],
+     "hospital.beds.test.state is a code item; rules compare counts and quantities"),
+    ({"left": ["hospital.beds.ic.occupied", "hospital.beds.test.change"]}, [SIGNED_ITEM],
+     "hospital.beds.test.change may be negative"),
+    ({"left": ["hospital.beds.ic.available"]}, None, "hospital.beds.ic.available is on both sides"),
+    ({"severity": "block"}, None, "severity: 'block' is not one of ['refuse', 'warn']"),
+    ({"left": []}, None, "left: [] should be non-empty"),
+    ({"at_most": None}, None, "'at_most' is a required property"),
+    ({"id": "Hospital beds"}, None, "id: 'Hospital beds' does not match"),
+    ({"id": "hospital.beds.{category}.x-within-y"}, None,
+     "placeholder {category} has no values in for_each"),
+    ({"for_each": {"category": ["ic", "mc"]}}, None,
+     "for_each: {category} must appear in the id, or the rules it makes share one id"),
+])
+def test_a_broken_rule_entry_is_named(tmp_path: Path, change: dict[str, Any],
+                                      items: list[Any] | None, expected: str) -> None:
+    entry = {k: v for k, v in {**RULE, **change}.items() if v is not None}
+    found = rule_problems(tmp_path, [entry], items)
+    assert any(expected in problem for problem in found), found
+
+
+def test_rule_versions_and_ids(tmp_path: Path) -> None:
+    v2 = {**RULE, "version": 2, "effective_from": "2025-06-01"}
+    found = rule_problems(tmp_path / "a", [RULE, v2])
+    assert any("'change_note' is a required property" in p for p in found), found
+    assert any("effective_from must be later than the previous version's" in p for p in found)
+    gap = {**RULE, "version": 3, "effective_from": "2027-01-01", "change_note": "after a gap"}
+    assert any("versions must be 1..n without gaps, got [1, 3]" in p
+               for p in rule_problems(tmp_path / "b", [RULE, gap]))
+    twice = {**RULE, "id": "hospital.beds.{c}.available-within-ic",
+             "for_each": {"c": ["test"]}}
+    assert any("rule hospital.beds.test.available-within-ic: declared by more than one entry"
+               in p for p in rule_problems(tmp_path / "c", [RULE, twice]))
+
+
+def test_a_rule_file_that_is_not_a_list_is_named(tmp_path: Path) -> None:
+    found = rule_problems(tmp_path, RULE)  # type: ignore[arg-type]
+    assert "extra.yaml: file: must be a YAML list of rule entries" in found

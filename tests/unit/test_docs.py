@@ -66,6 +66,21 @@ def test_an_item_with_several_versions_shows_its_history(page: str) -> None:
     assert html.escape(versions[0].definition) in section
 
 
+def test_every_rule_is_listed_and_linked_from_its_items(page: str) -> None:
+    rules = load_catalogue().rules.current()
+    assert len(rules) > 50
+    ids = _parse(page).ids
+    listed = page[page.index('id="rules"'):page.index('id="reference"')]
+    for rule in rules:
+        assert f"rule-{rule.id}" in ids
+        assert html.escape(rule.statement) in listed
+    start = page.index('id="hospital.beds.ic.staffed"')
+    section = page[start:page.index("</section>", start)]
+    assert 'href="#rule-hospital.beds.ic.occupied-within-staffed"' in section
+    assert "(warn)" in section and "(refuse)" in section
+    assert 'href="#rules"' in page
+
+
 def test_text_is_escaped() -> None:
     item = Definition.model_validate({
         "code": "hospital.test.item", "version": 1, "effective_from": "2026-01-01",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters import AdapterError, AdapterResult, MessageMeta
+from adapters import AdapterError, AdapterResult, MessageMeta, map_message
 from adapters.gp.consults import ADAPTER as GP_CONSULTS
 from adapters.gp.slots import ADAPTER as GP_SLOTS
 from adapters.gp.slots import FreeSlot, free_slots_within
@@ -157,8 +157,8 @@ def test_hap_counts_are_whole_numbers() -> None:
 # --- GP consults (JSON) ---------------------------------------------------------------------
 
 def _gp(body: dict[str, Any]) -> AdapterResult:
-    return GP_CONSULTS.parse({"location": "gp-1", "observed_at": OBSERVED, **body},
-                             _meta("json/gp-consults", "gp-1"))
+    return map_message(GP_CONSULTS, {"location": "gp-1", "observed_at": OBSERVED, **body},
+                       _meta("json/gp-consults", "gp-1"))
 
 
 def test_u4_may_equal_u3_and_either_may_come_alone() -> None:
@@ -169,7 +169,9 @@ def test_u4_may_equal_u3_and_either_may_come_alone() -> None:
 def test_u4_below_u3_is_refused_only_when_both_are_known() -> None:
     with pytest.raises(AdapterError) as caught:
         _gp({"u3_free": 3, "u4_free": 1})
-    assert "count as free U4 slots too" in _issues(caught)["body.u4_free"]
+    [issue] = caught.value.issues
+    assert issue.expressions == ("body.u3_free", "body.u4_free")
+    assert "gp.consults.u3.free (3) is more than gp.consults.u4.free (1)" in issue.diagnostics
     assert len(_gp({"u3_free": 3, "u4_free": None}).observations) == 2
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters import Adapter, AdapterError, AdapterResult, MessageMeta, adapter_for
+from adapters import Adapter, AdapterError, AdapterResult, MessageMeta, adapter_for, map_message
 from adapters.base import Payload
 from adapters.vvt.care_types import care_type_of
 
@@ -24,11 +24,21 @@ def adapter(source_format: str) -> Adapter:
 
 
 def parse(source_format: str, payload: Payload) -> AdapterResult:
-    """Parse as the API does: subject from the payload, then the adapter."""
+    """Map as the API does: subject from the payload, then the adapter and the rules between
+    figures."""
     chosen = adapter(source_format)
     meta = MessageMeta(uuid.UUID(int=7), "org-florence", chosen.location_of(payload), RECEIVED,
                        source_format, chosen.sector)
-    return chosen.parse(payload, meta)
+    return map_message(chosen, payload, meta)
+
+
+def rule_issue(source_format: str, payload: Payload) -> tuple[tuple[str, ...], str]:
+    """The elements and diagnostics of the one issue of a payload refused by a rule."""
+    with pytest.raises(AdapterError) as caught:
+        parse(source_format, payload)
+    [issue] = caught.value.issues
+    assert issue.rule is not None, issue
+    return issue.expressions, issue.diagnostics
 
 
 def refused(source_format: str, payload: Payload) -> dict[str, str]:
@@ -82,12 +92,21 @@ def test_json_beds_available_equal_to_total_is_fine_and_alone_is_not_compared() 
 
 def test_json_beds_collects_every_problem_before_refusing() -> None:
     errors = refused("json/vvt-beds", beds(
-        grz={"available": 5, "total": 3}, elv_low_complex={"avail": 1},
+        grz={"available": 1, "total": 3}, elv_low_complex={"avail": 1},
         elv_high_complex=4, elv_laagcomplex={"available": 1}))
-    assert set(errors) == {"body.beds.grz.available", "body.beds.elv_low_complex.avail",
+    assert set(errors) == {"body.beds.elv_low_complex.avail",
                            "body.beds.elv_high_complex", "body.beds.elv_laagcomplex"}
-    assert "available (5) exceeds total (3)" in errors["body.beds.grz.available"]
     assert "elv_low_complex, elv_high_complex" in errors["body.beds.elv_laagcomplex"]
+
+
+def test_json_beds_available_above_total_is_refused_naming_both_figures() -> None:
+    # Checked by the declared rule once the message maps, after the format's own checks.
+    elements, diagnostics = rule_issue("json/vvt-beds", beds(grz={"available": 5, "total": 3}))
+    assert elements == ("body.beds.grz.available", "body.beds.grz.total")
+    assert ("rule vvt.beds.grz.available-within-total (v1): vvt.beds.grz.available (5) is more "
+            "than vvt.beds.grz.total (3)") in diagnostics
+    assert values(parse("json/vvt-beds", beds(grz={"available": 5, "total": None}))) == {
+        ("vvt-a", "vvt.beds.grz.available"): 5, ("vvt-a", "vvt.beds.grz.total"): None}
 
 
 @pytest.mark.parametrize(("body", "expression"), [
@@ -168,16 +187,31 @@ def test_csv_refuses_the_whole_file_naming_every_bad_cell() -> None:
         f"vvt-a;GRZ;1;10;{AT}", f"vvt-b;GRZ;11;10;{AT}", f"vvt-b;ELV;1;2;{AT}",
         f"vvt-b;GRZ;-1;;{AT}", f";GRZ;1;2;{AT}", "vvt-b;GRZ;1;2;", "vvt-b;GRZ;1;2;morgen",
         "vvt-b;GRZ;1,5;2;2026-11-22T16:00:00+01:00"))
+    # Row 3 breaks a rule between its figures, checked once the file maps (next test).
     assert set(errors) == {
-        "row 3, column beschikbaar", "row 4, column zorgsoort", "row 5, column beschikbaar",
+        "row 4, column zorgsoort", "row 5, column beschikbaar",
         "row 6, column locatie", "row 7, column tijdstip", "row 8, column tijdstip",
         "row 9, column beschikbaar", "row 9, column tijdstip"}
-    assert "exceeds total" in errors["row 3, column beschikbaar"]
     assert "'ELV laag complex' (elv_low_complex)" in errors["row 4, column zorgsoort"]
     assert "must lie within" in errors["row 5, column beschikbaar"]
     assert "give the moment" in errors["row 7, column tijdstip"]
     assert "whole number" in errors["row 9, column beschikbaar"]
     assert "lies in the future" in errors["row 9, column tijdstip"]
+
+
+def test_csv_available_above_total_is_refused_naming_both_cells() -> None:
+    later = "2026-11-22T12:45:00+01:00"
+    elements, diagnostics = rule_issue("csv/vvt-beds", csv(
+        f"vvt-a;GRZ;1;10;{AT}", f"vvt-b;GRZ;2;10;{AT}", f"vvt-b;GRZ;11;10;{later}"))
+    assert elements == ("row 4, column beschikbaar", "row 4, column totaal")
+    assert "vvt.beds.grz.available (11) is more than vvt.beds.grz.total (10)" in diagnostics
+
+
+def test_csv_rows_of_different_times_are_not_compared() -> None:
+    # Available at 12:45 against the total of 12:30: not one moment, so no rule is broken.
+    later = "2026-11-22T12:45:00+01:00"
+    result = parse("csv/vvt-beds", csv(f"vvt-a;GRZ;;4;{AT}", f"vvt-a;GRZ;6;;{later}"))
+    assert len(result.observations) == 4 and result.warnings == []
 
 
 def test_csv_refuses_the_same_location_care_type_and_time_twice() -> None:
@@ -245,10 +279,12 @@ def test_ggz_booleans_stay_booleans_and_counts_stay_counts() -> None:
 
 
 def test_ggz_bed_pairs_are_checked_like_vvt_beds() -> None:
-    errors = refused("json/ggz-status", ggz(hic_beds={"available": 3, "total": 2},
-                                            crisis_beds={"vrij": 1}))
-    assert "exceeds total" in errors["body.hic_beds.available"]
+    errors = refused("json/ggz-status", ggz(crisis_beds={"vrij": 1}))
     assert "unknown field 'vrij'" in errors["body.crisis_beds.vrij"]
+    elements, diagnostics = rule_issue("json/ggz-status",
+                                       ggz(hic_beds={"available": 3, "total": 2}))
+    assert elements == ("body.hic_beds.available", "body.hic_beds.total")
+    assert "rule ggz.beds.hic.available-within-total" in diagnostics
 
 
 def test_ggz_unknown_field_is_refused() -> None:
