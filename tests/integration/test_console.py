@@ -148,6 +148,9 @@ def scene(stack: StackConfig, platform: Platform, zcv: httpx.Client) -> Scene:
     ggz = _place(platform, suffix, "ggz", "GGZ Crisisdienst Haaglanden", "ggz", 52.0600, 4.3500)
 
     push(leiderdorp.client, leiderdorp.location_id, _beds(3, 12), now).raise_for_status()
+    # A later message on occupied beds alone: 12 free no longer fits 300 staffed - 295 occupied.
+    push(leiderdorp.client, leiderdorp.location_id, {"numBedsOcc": 295},
+         now + timedelta(seconds=1)).raise_for_status()
     push(den_haag.client, den_haag.location_id, _beds(None, 4), now).raise_for_status()
     push(gouda.client, gouda.location_id, _beds(2, 6), now - timedelta(hours=2)
          ).raise_for_status()
@@ -183,6 +186,8 @@ def scene(stack: StackConfig, platform: Platform, zcv: httpx.Client) -> Scene:
     wanted = {leiderdorp.location_id: {IC, INPATIENT, SEH}, den_haag.location_id: {IC, SEH},
               gouda.location_id: {IC}, elv.location_id: {"vvt.beds.elv_palliative.available"},
               hap.location_id: {"hap.visits.free"}, ggz.location_id: {"ggz.beds.crisis.available"}}
+    wait_for(lambda: _flagged(zcv, leiderdorp.location_id, INPATIENT), timeout=60,
+             what="the inpatient beds of Leiderdorp flagged")
     wait_for(lambda: _shows(zcv, wanted) and all(
         _unit(zcv, unit) for unit in (car_id, *ambulances)), timeout=60,
         what="the scene's figures, visit car and ambulances in the API")
@@ -206,6 +211,12 @@ def _shows(zcv: httpx.Client, wanted: dict[str, set[str]]) -> bool:
             found.setdefault(location["location_id"], set()).update(
                 f["definition"] for f in location["figures"])
     return all(codes <= found.get(location, set()) for location, codes in wanted.items())
+
+
+def _flagged(zcv: httpx.Client, location_id: str, definition: str) -> bool:
+    live = zcv.get("/v1/availability", params={"region": "west", "item": definition}).json()
+    return any(f["flags"] for location in live["locations"]
+               if location["location_id"] == location_id for f in location["figures"])
 
 
 def _unit(zcv: httpx.Client, unit_id: str) -> dict[str, Any] | None:
@@ -233,6 +244,9 @@ def test_sign_in_shows_the_board_with_ages_stale_and_not_reported(
         expect(free.locator(".value")).to_have_text("3")
         expect(free.locator(".age")).to_contain_text("s")
         expect(free.locator(".flag.stale")).to_have_count(0)
+        unfit = page.locator(cell(scene.leiderdorp.location_id, INPATIENT))
+        expect(unfit.locator(".flag.check")).to_have_text("check")
+        expect(unfit.locator(".flag.check")).to_have_attribute("title", re.compile("occupied"))
 
         unknown = page.locator(cell(scene.den_haag.location_id, IC))
         expect(unknown.locator(".value")).to_have_text("not reported")

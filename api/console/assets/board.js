@@ -193,6 +193,13 @@ export class BoardView {
     }));
     td.append(" ", element("span", { class: "age", text: formatAge(ageSeconds(figure, now)) }));
     if (stale) td.append(" ", element("span", { class: "flag stale", text: "stale" }));
+    const flags = figure.flags || [];
+    if (flags.length) {
+      // Breaks a consistency rule with the location's other figures (from the snapshot; a
+      // live figure event does not say, so a newer figure shows no mark until a reload).
+      td.append(" ", element("span", { class: "flag check", text: "check",
+        title: flags.map((f) => f.message).join("\n") }));
+    }
     return td;
   }
 
