@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CONSOLE := api/console
+# The console's vendored browser code (Leaflet from npm), built from its lock file.
+CONSOLE_VENDOR := $(CONSOLE)/vendor/leaflet/leaflet-src.esm.js
 
-.PHONY: install up down status run test test-unit lint bench docs verify-monitoring clean
+.PHONY: install up down status run test test-unit lint bench docs screenshots verify-monitoring clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,10 +16,16 @@ $(INSTALLED): pyproject.toml
 	@$(PY) -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(INSTALLED) ## Install the pinned dependencies: .venv, PGlite (npm), Prometheus (apt)
+$(CONSOLE_VENDOR): $(CONSOLE)/package-lock.json $(CONSOLE)/build.mjs
+	@npm ci --prefix $(CONSOLE) --no-audit --no-fund --loglevel=error
+	@npm run --prefix $(CONSOLE) --silent build
+
+install: $(INSTALLED) $(CONSOLE_VENDOR) ## Install the pinned dependencies: .venv, PGlite and the console's Leaflet (npm), Prometheus and Chromium (apt)
 	@test -d ops/pglite/node_modules || npm ci --prefix ops/pglite --no-audit --no-fund --loglevel=error
 	@command -v prometheus >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 up: install ## Start broker, database, stream worker and API in the background
 	@$(PY) -m stack up
@@ -51,6 +60,10 @@ verify-monitoring: install ## Evaluate the dashboard and alert rules with Promet
 
 docs: install ## The browsable definition catalogue: docs/catalogue.html
 	@$(PY) -m definitions.docs
+
+screenshots: install ## The console's board, map and alerts as docs/console-*.png, from its browser tests
+	@CONSOLE_SCREENSHOT_DIR=docs $(PY) -m pytest -q tests/integration/test_console.py \
+		-k "board or map or alert"
 
 clean: down ## Stop the stack and remove its state
 	@rm -rf .local .test-stack

@@ -22,6 +22,7 @@ from api import (
     alert_routes,
     availability_routes,
     busyness_routes,
+    console_routes,
     definitions_routes,
     errors,
     fhir_facility_routes,
@@ -50,7 +51,7 @@ log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
            alert_routes, admin_routes,
-           definitions_routes, health_routes)
+           definitions_routes, health_routes, console_routes)
 
 
 async def openapi_document(request: Request) -> JSONResponse:

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     audit_flush_seconds: float = Field(default=0.25, gt=0)
 
+    # The ZCV console's background map (/console): an XYZ tile URL template with {z}, {x}, {y}
+    # (PDOK's BRT-Achtergrondkaart by default) and the credit shown with it. The console works
+    # without tiles (offline, or a blocked tile server): locations and units are drawn anyway.
+    console_tile_url: str = Field(
+        default="https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/"
+                "{z}/{x}/{y}.png", pattern=r"^https?://[^\s]*\{z\}[^\s]*$")
+    console_tile_attribution: str = "Kaart: BRT-Achtergrondkaart, © Kadaster (PDOK)"
+
     def rate_limit(self, role: str) -> Limit:
         """The token bucket of a role."""
         rate, burst = str(getattr(self, f"rate_limit_{role}")).split("/")

@@ -110,6 +110,7 @@ def cmd_run(config: StackConfig) -> None:
         ambulances.start()
         _say(
             "\nZorgcapaciteit runs on the embedded local stack. Look at:\n"
+            f"  ZCV console        {config.api_url}/console  (sign in with the ZCV token below)\n"
             f"  live availability  {config.api_url}/v1/availability?region=west\n"
             f"  busyness           {config.api_url}/v1/busyness?region=west\n"
             f"  mobile units       {config.api_url}/v1/units?region=west\n"

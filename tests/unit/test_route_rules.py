@@ -11,7 +11,10 @@ from core.settings import Settings
 # The list of what anyone may call without a token; nothing else.
 PUBLIC = {("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/catalogue"),
-          ("GET", "/.well-known/jwks.json"), ("POST", "/oauth/token")}
+          ("GET", "/.well-known/jwks.json"), ("POST", "/oauth/token"),
+          # The console page and its files hold no data: it reads the API with the user's token.
+          ("GET", "/console"), ("GET", "/console/assets/{path:path}"),
+          ("GET", "/console/vendor/{path:path}")}
 
 
 def undeclared(routes: list[DeclaredRoute]) -> list[str]:
