@@ -1,8 +1,10 @@
 """Starting and stopping background processes by PID, leaving nothing behind.
 
 Each process is started in its own session (process group) with its output in a log file, and
-its PID is written next to a marker from its command line, so a stale PID file never makes us
-signal an unrelated process that happens to reuse the number.
+its PID is written next to a marker from its command line and the moment the process was
+created, so a stale PID file never makes us signal an unrelated process that happens to reuse
+the number. The creation time decides when it is known: a process may rewrite its command line
+(faust's worker shows "[Faust:Worker] …"), and taking it for dead would start a second one.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import psutil
 
 @dataclass(frozen=True)
 class Managed:
-    """A process the stack started: its name, PID and command-line marker."""
+    """A process the stack started: its name, PID, command-line marker and creation time."""
 
     name: str
     pid: int
     marker: str
+    created: float | None = None
 
     def is_running(self) -> bool:
         """True while the PID is alive and still runs the command we started."""
@@ -34,6 +37,8 @@ class Managed:
             process = psutil.Process(self.pid)
             if process.status() == psutil.STATUS_ZOMBIE:
                 return False
+            if self.created is not None:
+                return abs(process.create_time() - self.created) < 0.05
             cmdline = process.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
@@ -71,9 +76,18 @@ def start(
         ["/bin/sh", "-c", _DETACH, "sh", *argv], capture_output=True, text=True, check=True,
         env={**(env if env is not None else os.environ), "ZC_LOG": str(log)}, cwd=cwd,
         user=user)
-    managed = Managed(name, int(launched.stdout.strip()), marker)
-    _pid_file(pid_dir, name).write_text(f"{managed.pid}\n{managed.marker}\n")
+    pid = int(launched.stdout.strip())
+    managed = Managed(name, pid, marker, _created(pid))
+    created = "" if managed.created is None else repr(managed.created)
+    _pid_file(pid_dir, name).write_text(f"{managed.pid}\n{managed.marker}\n{created}\n")
     return managed
+
+
+def _created(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.NoSuchProcess:
+        return None  # gone already: the marker then decides (it finds nothing)
 
 
 def find(pid_dir: Path, name: str) -> Managed | None:
@@ -81,8 +95,9 @@ def find(pid_dir: Path, name: str) -> Managed | None:
     path = _pid_file(pid_dir, name)
     if not path.exists():
         return None
-    pid, marker = path.read_text().splitlines()[:2]
-    return Managed(name, int(pid), marker)
+    lines = path.read_text().splitlines()
+    created = float(lines[2]) if len(lines) > 2 and lines[2] else None
+    return Managed(name, int(lines[0]), lines[1], created)
 
 
 def stop(pid_dir: Path, name: str, *, timeout: float = 15.0,
@@ -94,13 +109,15 @@ def stop(pid_dir: Path, name: str, *, timeout: float = 15.0,
     managed = find(pid_dir, name)
     if managed is None:
         return False
+    # The PID file goes first: the supervisor restarts a service whose file is there and whose
+    # process is gone, and must not take this stop for a death.
+    _pid_file(pid_dir, name).unlink(missing_ok=True)
     was_running = managed.is_running()
     if was_running:
         _signal_group(managed.pid, first_signal)
         if not _wait_gone(managed, timeout):
             _signal_group(managed.pid, signal.SIGKILL)
             _wait_gone(managed, 5.0)
-    _pid_file(pid_dir, name).unlink(missing_ok=True)
     return was_running
 
 

@@ -83,6 +83,8 @@ def supervise(config: StackConfig, stop: threading.Event) -> None:
             watch, now = watches[name], time.monotonic()
             if managed is None or managed.is_running() or now < watch.not_before:
                 continue
+            if processes.find(config.pid_dir, name) != managed:
+                continue  # stopped on purpose (its PID file went) or restarted meanwhile
             quick = now - watch.started_at < 60.0
             watch.backoff = min(watch.backoff * 2, MAX_BACKOFF_SECONDS) if quick else 1.0
             log.warning("service_died", service=name, pid=managed.pid)
