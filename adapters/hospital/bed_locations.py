@@ -321,7 +321,8 @@ class BedLocationsAdapter:
     def request_schema(self) -> dict[str, Any]:
         """A Bundle of Locations only: beds (physicalType bd, with operationalStatus) partOf
         their ward or room, wards (wa, with a bed-category type) partOf the hospital."""
-        location = {"type": "object", "required": ["resourceType", "physicalType", "partOf"],
+        # The hospital itself (a site) may be in the Bundle too; only beds and wards count.
+        location = {"type": "object", "required": ["resourceType", "physicalType"],
                     "properties": {
                         "resourceType": {"const": "Location"},
                         "status": {"enum": ["active", "suspended", "inactive"]},
@@ -330,7 +331,8 @@ class BedLocationsAdapter:
                                               "v2-0116: O, U, C, H, I or K"},
                         "type": {"type": "array", "items": CODEABLE_CONCEPT,
                                  "description": f"a ward's bed category ({BED_CATEGORY_SYSTEM})"},
-                        "partOf": reference_to("Location", "the ward, room or hospital")}}
+                        "partOf": reference_to("Location", "a bed's ward or room, a ward's "
+                                                           "hospital")}}
         return bundle_of("bed status: a Bundle of bed and ward Locations",
                          ["collection", "transaction"], location,
                          "when the statuses were true")
