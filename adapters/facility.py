@@ -16,6 +16,7 @@ from fhir.resources.R4B.healthcareservice import HealthcareService
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.organization import Organization
 
+from adapters import fhir_schema
 from adapters.base import AdapterError, Issue, error
 from adapters.fhir import reference_id, validate_resource
 from definitions import load_catalogue
@@ -168,3 +169,18 @@ def healthcare_service_record(payload: dict[str, Any], resource_id: str) -> Heal
         id=resource_id, organization_id=organization_id, location_ids=locations,
         name=str(service.name), resource={**payload, "id": resource_id},
     )
+
+
+def organization_schema() -> dict[str, Any]:
+    """JSON Schema of an Organization as `organization_record` takes it."""
+    return fhir_schema.organization_schema(URA_SYSTEM, AGB_SYSTEM)
+
+
+def location_schema() -> dict[str, Any]:
+    """JSON Schema of a Location as `location_record` takes it."""
+    return fhir_schema.location_schema(ROAZ_REGION_URL, SAFETY_REGION_URL, SECTOR_SYSTEM)
+
+
+def healthcare_service_schema() -> dict[str, Any]:
+    """JSON Schema of a HealthcareService as `healthcare_service_record` takes it."""
+    return fhir_schema.healthcare_service_schema()

@@ -25,10 +25,15 @@ from adapters.base import (
     parse_instant,
     require_definition,
 )
+from adapters.bodies import figure_field, figures_model, schema_of, status_body
 from core.messages import Observation
 
 # Where a JSON body's elements are named from in errors: "body.seh.expected_end".
 ROOT = "body"
+
+
+def _model_name(name: str) -> str:
+    return "".join(word.capitalize() for word in name.replace("-", "_").split("_"))
 
 
 def required_text(body: Mapping[str, Any], field: str, where: str) -> str:
@@ -95,9 +100,30 @@ class JsonStatusAdapter:
     media_type: Literal["application/json"] = "application/json"
     subject: Literal["location"] = "location"
     needs_mapping = False
+    source_format: str
+    summary: str
     figures: ClassVar[Mapping[str, str]] = {}
     parts: ClassVar[frozenset[str]] = frozenset()
     part_fields: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    nullable_parts: ClassVar[bool] = False  # a part sent as null: all its figures not reported
+
+    def body_fields(self) -> dict[str, Any]:
+        """The body's fields besides `location` and `observed_at`, as `create_model` takes
+        them: each figure, and each part as an object of its own figures."""
+        fields: dict[str, Any] = {name: figure_field(code) for name, code in self.figures.items()}
+        for part, named in self.part_fields.items():
+            model: Any = figures_model(self.body_name() + _model_name(part), dict(named),
+                                       f"the {part} figures")
+            fields[part] = (model | None if self.nullable_parts else model, None)
+        return fields
+
+    def body_name(self) -> str:
+        """The body model's name, from the source format: `json/hap-status` → HapStatus."""
+        return _model_name(self.source_format.split("/")[-1])
+
+    def request_schema(self) -> dict[str, Any]:
+        """JSON Schema of the body this adapter reads (the OpenAPI document shows it)."""
+        return schema_of(status_body(self.body_name(), self.summary, **self.body_fields()))
 
     def location_of(self, payload: Payload) -> str:
         """The registered location the status is about: `location`."""

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyQuery, OAuth2
 
 from api.audit import AuditContext
+from api.contract import answers_of, refusal
 from api.deps import ConnDep
 from api.revocations import Revocations
 from api.tokens import SCOPES, TokenVerifier
@@ -53,13 +54,8 @@ ZCV: tuple[Role, ...] = ("zcv",)
 ADMIN: tuple[Role, ...] = ("admin",)
 CAPACITY_READERS: tuple[Role, ...] = ("zcv", "provider")  # providers: their own figures only
 REGISTRATION_READERS: tuple[Role, ...] = ("provider", "zcv", "admin")
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid access token (missing, expired, badly signed, revoked): "
-                         "an OperationOutcome, with `WWW-Authenticate: Bearer`"},
-    403: {"description": "the token is valid but this act is not allowed, and the "
-                         "OperationOutcome says why"},
-    429: {"description": "the client's rate limit is exceeded; retry after `Retry-After` s"},
-}
+# What every rule with a token can answer (the bodies: OperationOutcomes, `api/contract.py`).
+REFUSALS: dict[int | str, dict[str, Any]] = {status: refusal(status) for status in (401, 403, 429)}
 
 
 @dataclass
@@ -177,11 +173,21 @@ class DeviceAccess(Rule):
 
 def add_route(router: APIRouter, path: str, endpoint: Callable[..., Any], *,
               methods: list[str], rule: Rule, **kwargs: Any) -> None:
-    """Add a route with its access rule as its one access dependency."""
-    responses = {**rule.responses(), **kwargs.pop("responses", {})}
+    """Add a route with its access rule as its one access dependency, and declare every
+    refusal it can answer: its rule's, those that follow from what it reads
+    (`api.contract.answers_of`) but for the statuses in `never`, and those given in
+    `responses`."""
+    declared = kwargs.pop("responses", {})
+    never = set(kwargs.pop("never", ()))  # statuses its shape suggests but it never answers
     dependency: Any = rule  # a Rule instance is its own dependency callable
     router.add_api_route(path, endpoint, methods=methods, dependencies=[Depends(dependency)],
-                         responses=responses, **kwargs)
+                         responses={**rule.responses(), **declared}, **kwargs)
+    route = router.routes[-1]
+    assert isinstance(route, APIRoute)
+    inferred = answers_of(route, protected=rule.kind != "public")
+    answers = {**inferred, **route.responses}
+    route.responses = {status: answers[status] for status in sorted(answers, key=str)
+                       if status not in never}
 
 
 def rules_of(route: APIRoute) -> list[Rule]:

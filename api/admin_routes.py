@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import ADMIN, Access, AuditDep, add_route
 from api.availability_routes import SectorFilter, check_sector
 from api.clients import client_json, register_client
+from api.contract import refusal
 from api.deps import ConnDep
 from api.fhir_body import json_body, json_request_body
 from core.audit_chain import AuditRecord
@@ -177,6 +178,7 @@ def router() -> APIRouter:
                                                                        "admin"),
               summary="Every API client")
     add_route(built, "/clients/{client_id}", revoke, methods=["DELETE"],
+              responses={404: refusal(404, "no client with this id")},
               rule=Access(ADMIN, "revoke client", "admin"), summary="Revoke an API client")
     add_route(built, "/audit", audit_trail, methods=["GET"], response_model=list[AuditEntry],
               rule=Access(ADMIN, "read audit trail", "admin"), summary="The audit trail")

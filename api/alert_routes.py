@@ -19,6 +19,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field
 
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.availability_routes import check_region
+from api.contract import refusal
 from api.deps import ConnDep
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
@@ -204,15 +205,19 @@ def router() -> APIRouter:
     built = APIRouter(prefix="/v1", tags=["Alerts"])
     add_route(built, "/alert-rules", add_rule, methods=["POST"], status_code=201,
               response_model=AlertRuleOut,
+              responses={404: refusal(404, "the rule's location is not registered")},
               rule=Access(CAPACITY_READERS, "define alert rules", "write"))
     add_route(built, "/alert-rules", list_rules, methods=["GET"],
               response_model=list[AlertRuleOut],
               rule=Access(CAPACITY_READERS, "read alert rules", "read"))
     add_route(built, "/alert-rules/{rule_id}", delete_rule, methods=["DELETE"],
-              status_code=204, rule=Access(CAPACITY_READERS, "retire alert rules", "write"))
+              status_code=204,
+              responses={404: refusal(404, "your organisation has no such rule")},
+              rule=Access(CAPACITY_READERS, "retire alert rules", "write"))
     add_route(built, "/alerts", alerts, methods=["GET"], response_model=AlertsResponse,
               rule=Access(CAPACITY_READERS, "read alerts", "read"))
     add_route(built, "/alerts/{alert_id}/acknowledge", acknowledge, methods=["POST"],
               response_model=AlertOut,
+              responses={404: refusal(404, "your organisation has no such alert")},
               rule=Access(CAPACITY_READERS, "acknowledge alerts", "write"))
     return built

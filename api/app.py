@@ -23,9 +23,12 @@ from api import (
     availability_routes,
     busyness_routes,
     console_routes,
+    contract,
     definitions_routes,
     errors,
+    fhir_capability,
     fhir_facility_routes,
+    fhir_search_routes,
     health_routes,
     history_routes,
     ingest_routes,
@@ -48,7 +51,8 @@ from core.settings import Settings
 from core.topics import events_topic
 
 log = structlog.get_logger()
-ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
+ROUTERS = (oauth_routes, fhir_capability, fhir_facility_routes, fhir_search_routes,
+           ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
            alert_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
@@ -77,6 +81,14 @@ def _documents() -> APIRouter:
         add_route(built, path, endpoint, methods=["GET"], include_in_schema=False,
                   rule=Public("read documents"))
     return built
+
+
+class ZorgcapaciteitAPI(FastAPI):
+    """FastAPI whose OpenAPI document declares every body and answer (`api/contract.py`)."""
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, built once."""
+        return contract.document(self)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -114,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.producer.close()
             await pool.close()
 
-    app = FastAPI(
+    app = ZorgcapaciteitAPI(
         title="Zorgcapaciteit",
         summary="Live capacity of Dutch acute care: who has time and a place right now.",
         version="0.2.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,

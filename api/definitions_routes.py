@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.access import REGISTRATION_READERS, Access, Public, add_route
+from api.contract import refusal
 from core.refusals import NotFound
 from definitions import load_catalogue
 from definitions.docs import render_catalogue
@@ -38,6 +39,7 @@ def router() -> APIRouter:
     built = APIRouter(tags=["Definitions"])
     add_route(built, "/v1/definitions", definitions, methods=["GET"],
               summary="Every definition, newest version; or all versions of one",
+              responses={404: refusal(404, "no definition with this code")},
               rule=Access(REGISTRATION_READERS, "read definitions", "read"))
     add_route(built, "/catalogue", catalogue_page, methods=["GET"], response_class=HTMLResponse,
               summary="The definitions as a web page", rule=Public("read catalogue"))

@@ -8,15 +8,18 @@ written into the request's audit record.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import AuditContext
+from api.methods import allow_header
 from api.outcome import outcome_response
 from api.producer import DeliveryFailed
 from core.metrics import ACCESS_REFUSED, MESSAGES_REJECTED
@@ -76,23 +79,48 @@ async def on_refusal(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def element_of(loc: Sequence[int | str]) -> str:
+    """The element a FastAPI validation error is about, named as the platform's refusals name
+    it: a parameter by its name (`radius_km`), a body field from `body` (`body.webhook_url`)."""
+    where, *rest = [str(part) for part in loc] or ["body"]
+    if where == "body":
+        return ".".join(["body", *rest])
+    return ".".join(rest) or where
+
+
+def _issue_type(request: Request, kind: str) -> IssueType:
+    if kind in ("json_invalid", "json_type"):
+        return "structure"  # not JSON at all: 400, as every body reader answers it
+    if request.url.path.startswith("/fhir/"):
+        return "invalid"
+    return "required" if kind == "missing" else "value"
+
+
 async def on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
     """Path, query or body parameters FastAPI could not read: 400 on FHIR endpoints (not what
-    the endpoint reads), 422 on the JSON ones (a value breaks a rule)."""
+    the endpoint reads) and for a body that is not JSON, 422 on the JSON ones (a value breaks
+    a rule). Each issue names the parameter or body field and the rule it breaks."""
     assert isinstance(exc, RequestValidationError)
-    code: IssueType = "invalid" if request.url.path.startswith("/fhir/") else "value"
-    issues = [error(code, ".".join(str(p) for p in e["loc"]), str(e["msg"]))
-              for e in exc.errors()]
+    issues = [error(_issue_type(request, str(e.get("type", ""))), element_of(e["loc"]),
+                    str(e["msg"])) for e in exc.errors()]
     return await on_refusal(request, Invalid(issues))
 
 
-async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    """Starlette's own answers (no such path, method not allowed) as OperationOutcomes."""
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own answers (no such path, method not allowed) as OperationOutcomes; a 405
+    with every method the path takes in `Allow`, and OPTIONS on a path answered 204 with it."""
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers.update(allow_header(request))
+        if request.method == "OPTIONS":  # the path exists: say which methods it takes
+            return Response(status_code=204, headers=headers)
     code: IssueType = "not-found" if exc.status_code == 404 else "not-supported"
-    issue = error(code, request.url.path, str(exc.detail))
-    response = outcome_response(exc.status_code, [issue])
-    response.headers.update(exc.headers or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+    response = outcome_response(exc.status_code, [error(code, request.url.path, detail)])
+    response.headers.update(headers)
     return response
 
 

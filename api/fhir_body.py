@@ -26,10 +26,8 @@ async def fhir_body(request: Request, resource_type: str) -> dict[str, Any]:
     return payload
 
 
-def fhir_request_body(resource_type: str) -> dict[str, Any]:
-    """OpenAPI for a FHIR JSON body (the handler reads the raw body itself)."""
-    schema = {"type": "object", "description": f"FHIR R4 {resource_type} resource",
-              "properties": {"resourceType": {"const": resource_type}}}
+def fhir_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a FHIR JSON body of `schema` (the handler reads the raw body itself)."""
     return {"requestBody": {"required": True, "content": {
         FHIR_JSON: {"schema": schema}, "application/json": {"schema": schema}}}}
 

@@ -17,8 +17,16 @@ from fastapi.responses import JSONResponse
 
 from adapters import AdapterError
 from adapters.base import error
-from adapters.facility import healthcare_service_record, location_record, organization_record
+from adapters.facility import (
+    healthcare_service_record,
+    healthcare_service_schema,
+    location_record,
+    location_schema,
+    organization_record,
+    organization_schema,
+)
 from api.access import Access, AuditDep, PrincipalDep, add_route
+from api.contract import FhirJSONResponse, fhir_content, named, refusal
 from api.deps import ConnDep, LocationsDep
 from api.fhir_body import FHIR_JSON, fhir_body, fhir_request_body
 from api.ownership import check_may_read_registration, check_may_register
@@ -48,19 +56,25 @@ class FacilityKind:
     store: Callable[[Conn, Any], Awaitable[bool]]
     references: Callable[[Any], list[tuple[str, str, str]]]  # (type, id, element)
     writers: tuple[Role, ...]  # who may register one (providers only their own)
+    schema: Callable[[], dict[str, Any]]  # the resource as taken (adapters/fhir_schema.py)
 
 
 KINDS = {
     "Organization": FacilityKind(organization_record, upsert_organization, lambda r: [],
-                                 ("admin", "provider")),
+                                 ("admin", "provider"), organization_schema),
     "Location": FacilityKind(location_record, upsert_location, lambda r: [
-        ("Organization", r.organization_id, "Location.managingOrganization")], ("provider",)),
+        ("Organization", r.organization_id, "Location.managingOrganization")], ("provider",),
+        location_schema),
     "HealthcareService": FacilityKind(healthcare_service_record, upsert_healthcare_service,
                                       lambda r: [("Organization", r.organization_id,
                                                   "HealthcareService.providedBy")] + [
         ("Location", loc, f"HealthcareService.location[{i}]")
-        for i, loc in enumerate(r.location_ids)], ("provider",)),
+        for i, loc in enumerate(r.location_ids)], ("provider",), healthcare_service_schema),
 }
+HISTORY_BUNDLE = {"type": "object", "required": ["resourceType", "type", "entry"],
+                  "properties": {"resourceType": {"const": "Bundle"}, "type": {"const": "history"},
+                                 "total": {"type": "integer"},
+                                 "entry": {"type": "array", "items": {"type": "object"}}}}
 READERS: tuple[Role, ...] = ("provider", "zcv", "admin")
 
 
@@ -74,7 +88,8 @@ async def _check_references(conn: Conn, references: list[tuple[str, str, str]]) 
         raise AdapterError(missing)
 
 
-def _with_meta(version: FacilityVersion) -> dict[str, Any]:
+def with_meta(version: FacilityVersion) -> dict[str, Any]:
+    """The stored resource with `meta`: its version id, last update and validity period."""
     period = {"start": version.valid_from.isoformat()}
     if version.valid_to is not None:
         period["end"] = version.valid_to.isoformat()
@@ -105,7 +120,7 @@ async def put_facility(kind: str, resource_id: str, request: Request, conn: Conn
     log.info("facility_registered", kind=kind, id=resource_id, created=created,
              provider=getattr(record, "organization_id", resource_id))
     current = (await facility_history(conn, kind, resource_id))[0]
-    return JSONResponse(_with_meta(current), status_code=201 if created else 200,
+    return JSONResponse(with_meta(current), status_code=201 if created else 200,
                         media_type=FHIR_JSON, headers={"Location": f"/fhir/{kind}/{resource_id}"})
 
 
@@ -114,7 +129,7 @@ async def read_facility(kind: str, resource_id: str, conn: Conn) -> JSONResponse
     versions = await facility_history(conn, kind, resource_id)
     if not versions or versions[0].valid_to is not None:
         raise _not_found(kind, resource_id)
-    return JSONResponse(_with_meta(versions[0]), media_type=FHIR_JSON)
+    return JSONResponse(with_meta(versions[0]), media_type=FHIR_JSON)
 
 
 async def history(kind: str, resource_id: str, conn: Conn) -> JSONResponse:
@@ -123,7 +138,7 @@ async def history(kind: str, resource_id: str, conn: Conn) -> JSONResponse:
     if not versions:
         raise _not_found(kind, resource_id)
     entries = [{"fullUrl": f"{kind}/{resource_id}/_history/{v.version}",
-                "resource": _with_meta(v),
+                "resource": with_meta(v),
                 "response": {"status": "201" if v.version == 1 else "200",
                              "lastModified": v.valid_from.isoformat()}} for v in versions]
     bundle = {"resourceType": "Bundle", "type": "history", "total": len(entries),
@@ -150,14 +165,24 @@ def _register(router: APIRouter, kind: str) -> None:
         return await history(kind, resource_id, conn)
 
     path = f"/{kind}/{{resource_id}}"
+    shape = named(kind, KINDS[kind].schema())
+    missing = {404: refusal(404, f"no {kind} with this id is registered")}
     add_route(router, path, put, methods=["PUT"], summary=f"Register or update a {kind}",
-              openapi_extra=fhir_request_body(kind), name=f"put_{kind}",
+              openapi_extra=fhir_request_body(shape), name=f"put_{kind}",
+              response_class=FhirJSONResponse,
+              responses={200: fhir_content(shape, "updated: the current version"),
+                         201: fhir_content(shape, "created: the first version")},
               rule=Access(KINDS[kind].writers, f"register {kind}", "write"))
     add_route(router, path, get, methods=["GET"], summary=f"Read the current {kind}",
-              name=f"read_{kind}", rule=Access(READERS, f"read {kind}", "read"))
+              name=f"read_{kind}", response_class=FhirJSONResponse,
+              responses={200: fhir_content(shape, f"the current {kind}"), **missing},
+              rule=Access(READERS, f"read {kind}", "read"))
     add_route(router, f"{path}/_history", get_history, methods=["GET"],
               summary=f"Every version of a {kind} with its validity period",
-              name=f"history_{kind}", rule=Access(READERS, f"read {kind} history", "read"))
+              name=f"history_{kind}", response_class=FhirJSONResponse,
+              responses={200: fhir_content(HISTORY_BUNDLE, "a history Bundle, newest first"),
+                         **missing},
+              rule=Access(READERS, f"read {kind} history", "read"))
 
 
 def router() -> APIRouter:

@@ -4,6 +4,7 @@ topic and the producer is usable. 503 saying which part is down otherwise."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -39,11 +40,26 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+HEALTH = {"type": "object", "required": ["status", "checks"], "properties": {
+    "status": {"enum": ["ok", "unavailable"]},
+    "checks": {"type": "object", "properties": {
+        "database": {"enum": ["ok", "down"]},
+        "broker": {"type": "string", "description": "ok, or what is wrong with it"}}}}}
+# The health document, not a refusal: probes read which part is down from `checks`.
+HEALTH_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "every part answers",
+          "content": {"application/json": {"schema": HEALTH}}},
+    503: {"description": "a part is down; `checks` says which",
+          "content": {"application/json": {"schema": HEALTH}}},
+}
+
+
 def router() -> APIRouter:
     """Health and metrics, open to the operators' probes and Prometheus."""
     built = APIRouter(tags=["Operations"])
     add_route(built, "/healthz", healthz, methods=["GET"], rule=Public("health"),
-              summary="200 when broker and database answer, else 503")
+              summary="200 when broker and database answer, else 503",
+              responses=HEALTH_ANSWERS)
     add_route(built, "/metrics", metrics, methods=["GET"], rule=Public("metrics"),
               include_in_schema=False)
     return built

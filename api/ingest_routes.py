@@ -8,8 +8,9 @@ from fastapi.responses import JSONResponse
 from adapters import Adapter, AdapterError, registry
 from adapters.base import Payload, error
 from api.access import PROVIDER, Access, AuditDep, PrincipalDep, add_route
+from api.contract import OUTCOME_REF, FhirJSONResponse
 from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
-from api.fhir_body import fhir_body
+from api.fhir_body import FHIR_JSON, fhir_body
 from api.ingest import accept
 
 
@@ -24,9 +25,22 @@ async def read_payload(request: Request, adapter: Adapter) -> Payload:
 
 
 def _openapi_body(adapter: Adapter) -> dict[str, object]:
-    schema = {"type": "string"} if adapter.media_type == "text/csv" else {"type": "object"}
-    return {"requestBody": {"required": True,
-                            "content": {adapter.media_type: {"schema": schema}}}}
+    """The body the adapter reads, as its JSON Schema says (FHIR is also taken as plain JSON)."""
+    request_schema = getattr(adapter, "request_schema", None)
+    if request_schema is None:
+        raise TypeError(f"{adapter.source_format} is pushed at {adapter.path} but declares no "
+                        "request_schema()")
+    schema = request_schema()
+    media_types = [adapter.media_type] + (["application/json"]
+                                          if adapter.media_type == FHIR_JSON else [])
+    return {"requestBody": {"required": True, "content": {
+        media_type: {"schema": schema} for media_type in media_types}}}
+
+
+ACCEPTED: dict[int | str, dict[str, object]] = {202: {
+    "description": "accepted: on the broker, to be stored; an OperationOutcome with the message "
+                   "id and a warning for each part not stored",
+    "content": {FHIR_JSON: {"schema": OUTCOME_REF}}}}
 
 
 def _register(router: APIRouter, adapter: Adapter) -> None:
@@ -43,6 +57,7 @@ def _register(router: APIRouter, adapter: Adapter) -> None:
                     "400/422 with an OperationOutcome naming the element and the rule.")
     add_route(router, adapter.path, push, methods=["POST"], status_code=202,
               summary=adapter.summary, openapi_extra=_openapi_body(adapter),
+              response_class=FhirJSONResponse, responses=ACCEPTED,
               name=f"push {adapter.source_format}",
               rule=Access(PROVIDER, f"push {adapter.source_format}", "write"))
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from api.access import Authenticator, Public, add_route
 from api.audit import AuditContext
+from api.contract import OUTCOME_REF
 from api.deps import ConnDep
 from api.keys import KeyRing
 from api.outcome import operation_outcome
@@ -40,11 +41,25 @@ TOKEN_REQUEST = {"requestBody": {"required": True, "content": {FORM: {"schema": 
     "properties": {"grant_type": {"const": "client_credentials"},
                    "client_id": {"type": "string"}, "client_secret": {"type": "string"},
                    "scope": {"type": "string", "description": "ignored: the role decides"}}}}}}}
+# RFC 6749 §5.2's error, with the same refusal as an OperationOutcome beside it.
+OAUTH_ERROR = {"allOf": [OUTCOME_REF, {"type": "object", "required": ["error"], "properties": {
+    "error": {"enum": ["invalid_request", "invalid_client", "unsupported_grant_type",
+                       "slow_down"]},
+    "error_description": {"type": "string"}}}]}
+TOKEN = {"type": "object", "required": ["access_token", "token_type", "expires_in"],
+         "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                        "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}
+
+
+def _oauth(description: str, schema: dict[str, Any] = OAUTH_ERROR) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "`{access_token, token_type: Bearer, expires_in, scope}`"},
-    400: {"description": "`unsupported_grant_type` or `invalid_request` (RFC 6749 §5.2)"},
-    401: {"description": "`invalid_client`: unknown, revoked, or wrong secret"},
-    429: {"description": "too many token requests for this client; retry after `Retry-After`"},
+    200: _oauth("`{access_token, token_type: Bearer, expires_in, scope}`", TOKEN),
+    400: _oauth("`unsupported_grant_type` or `invalid_request` (RFC 6749 §5.2)"),
+    401: _oauth("`invalid_client`: unknown, revoked, or wrong secret"),
+    429: _oauth("too many token requests for this client; retry after `Retry-After`"),
 }
 
 

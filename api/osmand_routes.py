@@ -29,6 +29,7 @@ from adapters.base import error
 from adapters.mobile.osmand import ADAPTER
 from api.access import AuditDep, DeviceAccess, PrincipalDep, add_route
 from api.audit import AuditContext
+from api.contract import OUTCOME_REF, FhirJSONResponse, fhir_content, refusal
 from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
 from api.ingest import accept
 from api.location_cache import LocationCache
@@ -61,13 +62,16 @@ JSON_BODY = {"type": "object", "required": ["device_id", "location"], "propertie
                  "{latitude, longitude, speed (m/s), heading, accuracy, altitude}, is_moving, "
                  "battery}"}}}
 OPENAPI_GET = {"parameters": QUERY_PARAMETERS}
+FORM_BODY = {"type": "object", "description": "the report's parameters, as in the query",
+             "properties": {p["name"]: {"type": "string"} for p in QUERY_PARAMETERS}}
 OPENAPI_POST = {"parameters": QUERY_PARAMETERS, "requestBody": {"required": False, "content": {
     "application/json": {"schema": JSON_BODY},
-    "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}}
+    "application/x-www-form-urlencoded": {"schema": FORM_BODY}}}}
 ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "accepted (an OperationOutcome with warnings and the message id)"},
-    400: {"description": "refused: an OperationOutcome naming the parameter and the rule"},
-    404: {"description": "the device id is not a registered mobile unit"},
+    200: fhir_content(OUTCOME_REF, "accepted (an OperationOutcome with warnings and the "
+                                   "message id)"),
+    400: refusal(400, "refused: an OperationOutcome naming the parameter and the rule"),
+    404: refusal(404, "the device id is not a registered mobile unit"),
 }
 
 
@@ -146,8 +150,11 @@ def router() -> APIRouter:
     provider's own system with a bearer token."""
     built = APIRouter(tags=["Positions of mobile units (trackers)"])
     rule = DeviceAccess(("provider", "device"), "push osmand", "write")
+    # Traccar's answers: every refusal of a report is a 400 (an unknown device 404), never 422.
     add_route(built, "/osmand", osmand_get, methods=["GET"], summary=ADAPTER.summary,
-              responses=ANSWERS, openapi_extra=OPENAPI_GET, rule=rule)
+              responses=ANSWERS, openapi_extra=OPENAPI_GET, rule=rule,
+              response_class=FhirJSONResponse, never=(422,))
     add_route(built, "/osmand", osmand_post, methods=["POST"], summary=ADAPTER.summary,
-              responses=ANSWERS, openapi_extra=OPENAPI_POST, rule=rule)
+              responses=ANSWERS, openapi_extra=OPENAPI_POST, rule=rule,
+              response_class=FhirJSONResponse, never=(422,))
     return built

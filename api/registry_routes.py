@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import adapter_for
+from adapters import adapter_for, registry
 from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
+from api.contract import refusal
 from api.deps import ConnDep
 from api.fhir_body import fhir_body, json_body, json_request_body
 from api.ownership import (
@@ -144,29 +145,43 @@ async def read_mapping(location_id: LocationId, source_format: str, conn: ConnDe
     return mapping
 
 
+def mapping_schema() -> dict[str, Any]:
+    """The mapping tables of every source format that takes one (by its adapter)."""
+    schemas: list[dict[str, Any]] = [getattr(adapter, "mapping_schema", dict)()
+                                     for adapter in registry().values() if adapter.needs_mapping]
+    return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+
+
 def router() -> APIRouter:
     """Units and mappings: written by their provider, units read by ZCVs too."""
     built = APIRouter(prefix="/v1", tags=["Registration (provider systems)"])
     unit_path = "/mobile-units/{unit_id}"
     mapping_path = "/mappings/{location_id}/{source_format:path}"
     own = PROVIDER
+    unit_missing = {404: refusal(404, "no mobile unit with this id is registered")}
     add_route(built, unit_path, put_unit, methods=["PUT"],
               summary="Register or update a mobile unit",
               openapi_extra=json_request_body(MobileUnitIn),
+              responses={200: {"description": "updated"},
+                         201: {"description": "registered, with the tracker's `device_key` "
+                                              "(shown this once)"}},
               rule=Access(own, "register mobile unit", "write"))
     add_route(built, unit_path, read_unit, methods=["GET"], summary="Read a mobile unit",
+              responses=unit_missing,
               rule=Access(REGISTRATION_READERS, "read mobile unit", "read"))
     add_route(built, f"{unit_path}/device-key", renew_device_key, methods=["POST"],
-              summary="Issue a new device key (the old one stops working)",
-              rule=Access(own, "issue device key", "write"))
+              summary="Issue a new device key (the old one stops working)", status_code=201,
+              responses=unit_missing, rule=Access(own, "issue device key", "write"))
     add_route(built, f"{unit_path}/device-key", revoke_device_key, methods=["DELETE"],
-              summary="Revoke the unit's device key",
+              summary="Revoke the unit's device key", responses=unit_missing,
               rule=Access(own, "revoke device key", "write"))
     add_route(built, mapping_path, register_mapping, methods=["PUT"],
               summary="Register a location's mapping table for a source format",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": {"type": "object"}}}}},
+                  "application/json": {"schema": mapping_schema()}}}},
               rule=Access(own, "register mapping", "write"))
     add_route(built, mapping_path, read_mapping, methods=["GET"], summary="Read a mapping table",
+              responses={404: refusal(404, "the location is not registered or has no mapping "
+                                           "table for this source format")},
               rule=Access(MAPPING_READERS, "read mapping", "read"))
     return built

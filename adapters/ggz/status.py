@@ -48,6 +48,7 @@ class GgzStatusAdapter(JsonStatusAdapter):
     figures = FIGURES
     parts = frozenset(BED_PAIRS)
     part_fields = BED_PAIRS
+    nullable_parts = True  # a pair sent as null: both figures not reported
 
     def extra(self, body: dict[str, Any], meta: MessageMeta,
               observed_at: datetime) -> tuple[list[Observation], list[Issue]]:

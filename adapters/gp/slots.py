@@ -40,6 +40,7 @@ from adapters.base import (
     warning,
 )
 from adapters.fhir import validate_resource
+from adapters.fhir_schema import BUNDLE_TYPES, INSTANT, bundle_of
 from core.messages import Observation
 
 SLOT_STATUSES = frozenset({"free", "busy", "busy-unavailable", "busy-tentative",
@@ -192,6 +193,24 @@ class GpSlotsAdapter:
     needs_mapping = False
     summary = "Push a GP practice's agenda (Schedules and Slots); free U3/U4 consults are counted"
     examples = Path(__file__).parent / "examples" / "slots"
+
+    def request_schema(self) -> dict[str, Any]:
+        """A Bundle with a timestamp of Schedules (the practice Location among their actors)
+        and Slots (schedule, status, start, end); other resources are not read."""
+        slot = {"required": ["schedule", "status", "start", "end"], "properties": {
+            "schedule": {"type": "object", "required": ["reference"],
+                         "description": "the Schedule: its fullUrl or Schedule/<id>"},
+            "status": {"enum": ["busy", "free", "busy-unavailable", "busy-tentative",
+                                "entered-in-error"]},
+            "start": INSTANT, "end": INSTANT}}
+        schedule = {"required": ["actor"], "properties": {"actor": {
+            "type": "array", "minItems": 1, "items": {"type": "object"},
+            "description": "the practice Location among the actors"}}}
+        entry = {"type": "object", "required": ["resourceType"], "allOf": [
+            {"if": {"properties": {"resourceType": {"const": "Slot"}}}, "then": slot},
+            {"if": {"properties": {"resourceType": {"const": "Schedule"}}}, "then": schedule}]}
+        return bundle_of("a GP practice's agenda: Schedules and Slots", BUNDLE_TYPES, entry,
+                         "when the agenda was read")
 
     def location_of(self, payload: Payload) -> str:
         """The practice Location that every Schedule's actor names."""

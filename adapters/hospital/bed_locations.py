@@ -47,6 +47,7 @@ from adapters.base import (
     warning,
 )
 from adapters.fhir import reference_id, validate_resource
+from adapters.fhir_schema import CODEABLE_CONCEPT, CODING, bundle_of, reference_to
 from adapters.figures import finish
 from adapters.hospital.beds import BedCount, BedState, bed_categories, bed_figures, hospital_figures
 from core.messages import Observation
@@ -316,6 +317,25 @@ class BedLocationsAdapter:
     needs_mapping = False
     summary = "Push the status of every bed as a Bundle of FHIR Locations (bed, ward)"
     examples = Path(__file__).parent / "examples" / "bed-locations"
+
+    def request_schema(self) -> dict[str, Any]:
+        """A Bundle of Locations only: beds (physicalType bd, with operationalStatus) partOf
+        their ward or room, wards (wa, with a bed-category type) partOf the hospital."""
+        # The hospital itself (a site) may be in the Bundle too; only beds and wards count.
+        location = {"type": "object", "required": ["resourceType", "physicalType"],
+                    "properties": {
+                        "resourceType": {"const": "Location"},
+                        "status": {"enum": ["active", "suspended", "inactive"]},
+                        "physicalType": CODEABLE_CONCEPT,
+                        "operationalStatus": {**CODING, "description": "a bed's status, HL7 "
+                                              "v2-0116: O, U, C, H, I or K"},
+                        "type": {"type": "array", "items": CODEABLE_CONCEPT,
+                                 "description": f"a ward's bed category ({BED_CATEGORY_SYSTEM})"},
+                        "partOf": reference_to("Location", "a bed's ward or room, a ward's "
+                                                           "hospital")}}
+        return bundle_of("bed status: a Bundle of bed and ward Locations",
+                         ["collection", "transaction"], location,
+                         "when the statuses were true")
 
     def location_of(self, payload: Payload) -> str:
         """The hospital: the Location the first ward (physicalType wa) is partOf."""

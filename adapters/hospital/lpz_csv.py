@@ -259,6 +259,25 @@ class LpzCsvAdapter:
         """The hospital named on the first line, `#location=<id>`."""
         return _location(next(_records(csv_text(payload, "CSV")), None))
 
+    def request_schema(self) -> dict[str, Any]:
+        """The LPZ Stekker export: a `#location=` line, the header, one row per bed."""
+        return {"type": "string", "description": "UTF-8, `;`-separated: `#location=<id>`, then "
+                "the header `afdeling;kamer;bed;status;tijdstip`, then one row per bed "
+                "(status bezet, vrij, gereserveerd, schoonmaak or gesloten)",
+                "example": "#location=alrijne-leiderdorp\nafdeling;kamer;bed;status;tijdstip\n"
+                           "IC;Box 1;1;bezet;2026-11-22T13:45:02+01:00\n"}
+
+    def mapping_schema(self) -> dict[str, Any]:
+        """The mapping table's JSON Schema: department code → bed category, and the
+        departments not reported."""
+        return {"type": "object", "additionalProperties": False, "required": ["departments"],
+                "properties": {
+                    "departments": {"type": "object", "minProperties": 1,
+                                    "additionalProperties": {"enum": sorted(bed_categories())},
+                                    "description": "department code → bed category"},
+                    "ignore": {"type": "array", "items": {"type": "string", "minLength": 1},
+                               "description": "department codes that are not reported"}}}
+
     def check_mapping(self, mapping: dict[str, Any]) -> list[str]:
         """Problems with a hospital's mapping table (unknown category, wrong shape); [] if fine."""
         return check_mapping(mapping)

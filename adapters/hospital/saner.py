@@ -32,6 +32,7 @@ from adapters.base import (
     warning,
 )
 from adapters.fhir import data_absent_reason, reference_id, validate_resource
+from adapters.fhir_schema import CODEABLE_CONCEPT, DATE_TIME, reference_to, resource
 from core.messages import Observation
 from definitions import Definition, load_catalogue
 
@@ -107,6 +108,32 @@ class SanerMeasureReportAdapter:
     needs_mapping = False
     summary = "Push capacity as a MeasureReport (HL7 SANER style)"
     examples = Path(__file__).parent / "examples" / "saner"
+
+    def request_schema(self) -> dict[str, Any]:
+        """The MeasureReport as taken: complete, about a registered Location, timed, with
+        populations that carry a SANER or platform code and a count (or a data-absent-reason
+        on `_count`)."""
+        population = {"type": "object", "required": ["code"], "properties": {
+            "code": CODEABLE_CONCEPT,
+            "count": {"type": "integer", "description": "the figure"},
+            "_count": {"type": "object", "description": "a data-absent-reason extension "
+                                                        "when the figure is not known"}}}
+        return resource("MeasureReport", "HL7 SANER style capacity report", [
+            "status", "subject", "period", "group"], {
+            "status": {"const": "complete", "description": "only complete reports are stored"},
+            "type": {"enum": ["individual", "subject-list", "summary", "data-collection"]},
+            "measure": {"type": "string", "description": "canonical URL of the measure"},
+            "subject": reference_to("Location", "the registered Location the figures are of"),
+            "date": {**DATE_TIME, "description": "when the figures were true (with time and "
+                                                 "timezone; a date alone is taken as 00:00)"},
+            "period": {"type": "object", "properties": {"start": DATE_TIME, "end": DATE_TIME},
+                       "description": "period.end is the time of the figures when `date` is "
+                                      "absent"},
+            "reporter": reference_to("Organization", "the reporting organisation"),
+            "group": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
+                "code": CODEABLE_CONCEPT,
+                "population": {"type": "array", "items": population}}}},
+        })
 
     def location_of(self, payload: Payload) -> str:
         """The Location the report is about: `MeasureReport.subject`."""

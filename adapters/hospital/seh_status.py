@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, create_model
+
 from adapters.base import (
     AdapterError,
     AdapterResult,
@@ -32,6 +34,7 @@ from adapters.base import (
     parse_instant,
     require_definition,
 )
+from adapters.bodies import FORBID, figure_field, figure_type, figures_model
 from adapters.figures import (
     JsonStatusAdapter,
     finish,
@@ -149,6 +152,27 @@ class SehStatusAdapter(JsonStatusAdapter):
     path = "/v1/hospital/seh-status"
     summary = "Push the SEH status (open, time-out, stop) and department admission stops"
     examples = Path(__file__).parent / "examples" / "seh-status"
+
+    def body_fields(self) -> dict[str, Any]:
+        """`seh` (status, and reason and expected end while not open) and `admission_stops`
+        (per department true, false or null)."""
+        seh = create_model(
+            "SehStatusEd", __config__=FORBID,
+            __doc__="The ED status; reason and expected end while it is in time-out or stop, "
+                    "and neither while it is open",
+            status=(figure_type("hospital.seh.status"), Field(description="open, time-out or "
+                                                                          "stop")),
+            reason=figure_field("hospital.seh.status_reason"),
+            expected_end=figure_field("hospital.seh.status_expected_end"))
+        stops = figures_model("SehStatusAdmissionStops", admission_stop_departments(),
+                              "Per department: true when it takes no acute admissions")
+        return {"seh": (seh, None), "admission_stops": (stops, None)}
+
+    def request_schema(self) -> dict[str, Any]:
+        """The body's JSON Schema: `seh`, `admission_stops` or both."""
+        schema = super().request_schema()
+        schema["anyOf"] = [{"required": ["seh"]}, {"required": ["admission_stops"]}]
+        return schema
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Map the ED status and the admission stops; refuse the whole message on any error."""

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.base import (
@@ -190,6 +191,14 @@ class VvtBedsCsvAdapter:
     needs_mapping = False
     summary = "Push VVT beds per location and care type as a semicolon CSV (ELV spreadsheet)"
     examples = Path(__file__).parent / "examples" / "beds_csv"
+
+    def request_schema(self) -> dict[str, Any]:
+        """Semicolon-separated UTF-8 text with the header row and one row per care type."""
+        return {"type": "string", "description": "UTF-8, `;`-separated; header "
+                "`locatie;zorgsoort;beschikbaar;totaal;tijdstip` (any order), one row per "
+                "location and care type; an empty figure is not reported",
+                "example": "locatie;zorgsoort;beschikbaar;totaal;tijdstip\n"
+                           "vvt-zonnehuis-elv;ELV laag complex;2;12;2026-11-22T12:00:00+01:00\n"}
 
     def location_of(self, payload: Payload) -> str:
         """The location of the first data row; the API checks every other row's location too."""

@@ -16,8 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, create_model
+
 from adapters.base import AdapterResult, Issue, MessageMeta, Payload, error, json_object
 from adapters.bed_pairs import map_pair
+from adapters.bodies import FORBID, figures_model
 from adapters.figures import (
     JsonStatusAdapter,
     finish,
@@ -39,6 +42,16 @@ class VvtBedsJsonAdapter(JsonStatusAdapter):
     path = "/v1/vvt/beds"
     summary = "Push VVT beds per care type (ELV, GRZ, Wlz-crisis) as JSON"
     examples = Path(__file__).parent / "examples" / "beds_json"
+
+    def body_fields(self) -> dict[str, Any]:
+        """`beds`: per care type a pair of available and total beds, or null."""
+        pairs: dict[str, Any] = {
+            care_type: (figures_model(f"VvtBeds{care_type.title().replace('_', '')}",
+                                      bed_codes(care_type), f"{name} beds") | None, None)
+            for care_type, name in CARE_TYPES.items()}
+        beds = create_model("VvtBedsPerCareType", __config__=FORBID,
+                            __doc__="Beds per care type; null: not reported", **pairs)
+        return {"beds": (beds, Field(description="beds per care type"))}
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """One observation per figure of every care type sent."""

@@ -13,8 +13,11 @@ a whole number 1-4 is taken as that code, since many systems keep the level as a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
+
+from adapters.bodies import figure_codes
 from adapters.figures import (
     JsonStatusAdapter,
 )
@@ -44,6 +47,15 @@ class VvtStatusAdapter(JsonStatusAdapter):
     examples = Path(__file__).parent / "examples" / "status"
 
     figures = FIGURES
+
+    def body_fields(self) -> dict[str, Any]:
+        """The figures; the busyness level also as the whole number of its code."""
+        fields = super().body_fields()
+        kind, info = fields["busyness_level"]
+        levels = sorted(int(code) for code in figure_codes("vvt.busyness.level"))
+        number = Annotated[int, Field(ge=levels[0], le=levels[-1])]
+        fields["busyness_level"] = (kind | number, info)
+        return fields
 
     def prepare(self, body: dict[str, Any]) -> dict[str, Any]:
         """The busyness level as its code: "2" for 2."""

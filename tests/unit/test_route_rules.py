@@ -12,6 +12,8 @@ from core.settings import Settings
 PUBLIC = {("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/catalogue"),
           ("GET", "/.well-known/jwks.json"), ("POST", "/oauth/token"),
+          # A FHIR server's CapabilityStatement: no data, read before a client has a token.
+          ("GET", "/fhir/metadata"),
           # The console page and its files hold no data: it reads the API with the user's token.
           ("GET", "/console"), ("GET", "/console/assets/{path:path}"),
           ("GET", "/console/vendor/{path:path}")}
