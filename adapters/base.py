@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -16,6 +16,7 @@ from core.refusals import Issue as Issue
 from core.refusals import IssueType as IssueType
 from core.refusals import error as error
 from core.refusals import warning as warning
+from core.retention import EARLIEST_YEAR, OBSERVATION_RETENTION
 from definitions import Definition, load_catalogue
 from definitions.validation import Value, value_problem
 
@@ -132,7 +133,7 @@ def csv_text(payload: Payload, what: str) -> str:
 
 
 def parse_instant(text: Any, expression: str) -> datetime:
-    """An ISO 8601 date-time with timezone, or AdapterError naming the element."""
+    """An ISO 8601 date-time with timezone, from 1900 on, or AdapterError naming the element."""
     try:
         moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError as exc:
@@ -141,7 +142,22 @@ def parse_instant(text: Any, expression: str) -> datetime:
     if moment.tzinfo is None:
         raise AdapterError([error("invalid", expression,
                                   f"give a timezone (e.g. +01:00 or Z) in {text!r}")])
+    if (problem := instant_problem(moment, expression)) is not None:
+        raise AdapterError([problem])
     return moment
+
+
+def instant_problem(moment: datetime, expression: str) -> Issue | None:
+    """An error for a time before 1900, or one that has no UTC equivalent (year 9999 at a
+    western offset): neither can be stored and read back as a time."""
+    if moment.year < EARLIEST_YEAR:
+        return error("value", expression, f"{moment.isoformat()} lies before "
+                     f"{EARLIEST_YEAR}: no figure can have been observed then")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return error("value", expression, f"{moment.isoformat()} lies beyond the year 9999")
+    return None
 
 
 def require_definition(code: str, on: datetime) -> Definition:
@@ -152,13 +168,25 @@ def require_definition(code: str, on: datetime) -> Definition:
     return definition
 
 
-def check_observed_at(observed_at: datetime, meta: MessageMeta, expression: str) -> Issue | None:
-    """An error if the observation time is in the future beyond clock skew."""
+def check_observed_at(observed_at: datetime, meta: MessageMeta, expression: str,
+                      kept: timedelta = OBSERVATION_RETENTION) -> Issue | None:
+    """An error if the observation time is in the future beyond clock skew, or older than the
+    history the platform keeps (`kept`: the next retention run would delete it), or before
+    1900 (never a real observation)."""
+    if (problem := instant_problem(observed_at, expression)) is not None:
+        return problem
     if observed_at > meta.received_at + MAX_CLOCK_SKEW:
         return error(
             "business-rule", expression,
             f"observed time {observed_at.isoformat()} lies in the future "
             f"(received {meta.received_at.isoformat()}, max skew {MAX_CLOCK_SKEW})",
+        )
+    if observed_at < meta.received_at - kept:
+        return error(
+            "business-rule", expression,
+            f"observed time {observed_at.isoformat()} lies more than {kept.days} days before "
+            f"receipt ({meta.received_at.isoformat()}): the platform keeps {kept.days} days "
+            "of history, so it would be deleted at once; send current figures",
         )
     return None
 

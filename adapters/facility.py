@@ -29,6 +29,13 @@ ROAZ_REGION_URL = "https://zorgcapaciteit.nl/fhir/StructureDefinition/roaz-regio
 SAFETY_REGION_URL = "https://zorgcapaciteit.nl/fhir/StructureDefinition/veiligheidsregio"
 SECTOR_SYSTEM = "https://zorgcapaciteit.nl/fhir/CodeSystem/sector"
 EIGHT_DIGITS = re.compile(r"^\d{8}$")
+# The longest name of an organisation, location, service or mobile unit: a name is shown in a
+# table cell of the ZCV console, not a document.
+MAX_NAME_CHARS = 200
+# Where a location of Dutch acute care can lie: the European Netherlands (50.75-53.56 N,
+# 3.36-7.23 E) with about 50 km to spare, so that a hospital just across the border that
+# takes Dutch patients can be registered, and a swapped or mistyped coordinate cannot.
+SERVICE_AREA = {"latitude": (50.25, 54.05), "longitude": (2.85, 7.75)}
 
 
 def _identifier(payload: dict[str, Any], system: str) -> tuple[int, str] | None:
@@ -45,6 +52,28 @@ def _check_eight_digits(found: tuple[int, str] | None, label: str) -> list[Issue
                   f"a {label} number has exactly 8 digits, got {found[1]!r}")]
 
 
+def _name_problem(name: Any, expression: str, what: str) -> Issue | None:
+    if not name:
+        return error("required", expression, f"{what} needs a name")
+    if len(str(name)) > MAX_NAME_CHARS:
+        return error("value", expression, f"a name of {len(str(name)):,} characters; at most "
+                     f"{MAX_NAME_CHARS} are taken")
+    return None
+
+
+def _position_problems(latitude: float, longitude: float) -> list[Issue]:
+    """Errors for a position outside the Netherlands and its border area."""
+    problems = []
+    for axis, value in (("latitude", latitude), ("longitude", longitude)):
+        low, high = SERVICE_AREA[axis]
+        if not low <= value <= high:
+            problems.append(error(
+                "value", f"Location.position.{axis}", f"{axis} {value:g} lies outside the "
+                f"Netherlands and its border area ({low:g} to {high:g}); give WGS84 decimal "
+                "degrees (latitude about 52, longitude about 5)"))
+    return problems
+
+
 def organization_record(payload: dict[str, Any], resource_id: str) -> OrganizationRecord:
     """Validate an Organization; it needs a name and a URA or AGB-Z identifier."""
     org = validate_resource(Organization, payload)
@@ -54,8 +83,8 @@ def organization_record(payload: dict[str, Any], resource_id: str) -> Organizati
         issues.append(error("required", "Organization.identifier",
                             f"identify the organisation by URA ({URA_SYSTEM}) or AGB-Z "
                             f"({AGB_SYSTEM})"))
-    if not org.name:
-        issues.append(error("required", "Organization.name", "an organisation needs a name"))
+    if (bad_name := _name_problem(org.name, "Organization.name", "an organisation")):
+        issues.append(bad_name)
     if issues:
         raise AdapterError(issues)
     return OrganizationRecord(
@@ -120,11 +149,14 @@ def location_record(payload: dict[str, Any], resource_id: str) -> LocationRecord
     region, sector = _region(payload), _sector(payload)
     safety_region = _safety_region(payload, region)
     issues += [found for found in (region, sector, safety_region) if isinstance(found, Issue)]
-    if not loc.name:
-        issues.append(error("required", "Location.name", "a location needs a name"))
+    if (bad_name := _name_problem(loc.name, "Location.name", "a location")):
+        issues.append(bad_name)
     if loc.position is None:
         issues.append(error("required", "Location.position",
                             "give latitude and longitude (WGS84) for distance queries"))
+    elif loc.position.latitude is not None and loc.position.longitude is not None:
+        issues += _position_problems(float(loc.position.latitude),
+                                     float(loc.position.longitude))
     try:
         organization_id = reference_id(payload.get("managingOrganization"), "Organization",
                                        "Location.managingOrganization")
@@ -147,8 +179,8 @@ def healthcare_service_record(payload: dict[str, Any], resource_id: str) -> Heal
     """Validate a HealthcareService; it needs a name, providedBy and at least one location."""
     service = validate_resource(HealthcareService, payload)
     issues: list[Issue] = []
-    if not service.name:
-        issues.append(error("required", "HealthcareService.name", "a service needs a name"))
+    if (bad_name := _name_problem(service.name, "HealthcareService.name", "a service")):
+        issues.append(bad_name)
     try:
         organization_id = reference_id(payload.get("providedBy"), "Organization",
                                        "HealthcareService.providedBy")

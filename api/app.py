@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -42,6 +43,7 @@ from api.access import Authenticator, Public, add_route
 from api.audit import AuditMiddleware, AuditTrail
 from api.events_hub import EventsHub
 from api.keys import KeyRing
+from api.limits import RequestLimits, RequestLimitsMiddleware
 from api.location_cache import LocationCache
 from api.producer import RawProducer
 from api.revocations import Revocations
@@ -49,6 +51,7 @@ from api.tokens import TokenVerifier
 from core.ratelimit import RateLimiter
 from core.settings import Settings
 from core.topics import events_topic
+from storage.timestamps import read_times_leniently
 
 log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_capability, fhir_facility_routes, fhir_search_routes,
@@ -91,6 +94,11 @@ class ZorgcapaciteitAPI(FastAPI):
         return contract.document(self)
 
 
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    # One odd stored time must not fail a query for everyone (storage/timestamps.py).
+    read_times_leniently(conn.adapters)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The API, with its database pool, Kafka producer, keys and audit trail for its lifetime."""
     trail = AuditTrail(settings.audit_flush_seconds)
@@ -100,7 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             settings.database_url, open=False, min_size=1, max_size=10,
             # While the database is away, answer 503 within seconds rather than hang.
-            timeout=5.0,
+            timeout=5.0, configure=_configure,
         )
         await pool.open()
         keys = KeyRing(settings.auth_keys_dir,
@@ -110,7 +118,8 @@ def create_app(settings: Settings) -> FastAPI:
         revocations.start()
         app.state.auth = Authenticator(TokenVerifier(settings, keys), settings, RateLimiter(),
                                        revocations)
-        app.state.producer = RawProducer(settings.kafka_bootstrap_servers)
+        app.state.producer = RawProducer(settings.kafka_bootstrap_servers,
+                                         settings.kafka_message_max_bytes)
         app.state.locations = LocationCache()
         app.state.events = EventsHub(settings.kafka_bootstrap_servers, events_topic(settings),
                                      settings.stream_recent_events)
@@ -132,6 +141,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.2.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
     )
     errors.install(app)
+    app.state.limits = limits = RequestLimits.of(settings)
+    # Inside the audit middleware: a body refused while it is read is audited, with its id.
+    app.add_middleware(RequestLimitsMiddleware, limits=limits)
     app.add_middleware(AuditMiddleware, trail=trail)
     for module in ROUTERS:
         app.include_router(module.router())

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.audit_chain import AuditRecord, ChainBreak, first_break
 from core.identity import Principal
+from core.input_limits import escape_forbidden
 from core.metrics import AUDIT_BUFFERED, AUDIT_DROPPED, AUDIT_WRITTEN
 from core.settings import get_settings
 from storage import audit as audit_store
@@ -70,14 +71,16 @@ def target_of(scope: Scope) -> str:
 
 
 def record_of(context: AuditContext, scope: Scope, status: int, request_id: str) -> AuditRecord:
-    """The audit record of a finished request."""
+    """The audit record of a finished request. Target and reason may quote what the caller
+    sent: a NUL or lone surrogate in them is escaped, or it would fail the whole batch."""
     who = context.principal
     return AuditRecord(
         at=datetime.now(UTC), request_id=request_id,
         client_id=who.subject if who else None, organization=who.organization if who else None,
         role=who.role if who else None, action=context.action,
-        target=(context.target or target_of(scope))[:2000], outcome=outcome_of(status),
-        status=status, reason=context.reason[:2000] if context.reason else None)
+        target=escape_forbidden((context.target or target_of(scope))[:2000]),
+        outcome=outcome_of(status), status=status,
+        reason=escape_forbidden(context.reason[:2000]) if context.reason else None)
 
 
 class AuditTrail:

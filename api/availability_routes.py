@@ -17,11 +17,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.base import MAX_CLOCK_SKEW
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.ownership import read_scope
 from core.identity import Principal
 from core.refusals import Invalid
+from core.retention import EARLIEST_YEAR
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
 from definitions.rules import RuleSet, Violation
@@ -117,10 +119,27 @@ def _flag(violation: Violation, item: str) -> Flag:
                 with_items=[other for other in violation.items if other != item])
 
 
+IMPLAUSIBLE_TIME = "platform.observed-time-plausible"
+
+
+def implausible_time(observed_at: datetime, now: datetime) -> Flag | None:
+    """A flag for a stored figure whose observed time cannot be true: before 1900, or ahead
+    of now (a time the platform refuses today, or one it could not read back at all: see
+    storage/timestamps.py). The figure is shown, stale, rather than failing its region."""
+    if observed_at.year >= EARLIEST_YEAR and observed_at <= now + MAX_CLOCK_SKEW:
+        return None
+    return Flag(rule=IMPLAUSIBLE_TIME, rule_version=1, severity="refuse", with_items=[],
+                message=f"the stored observed time {observed_at.isoformat()} cannot be true "
+                        f"(before {EARLIEST_YEAR} or in the future): the figure is shown as "
+                        "stale; do not rely on it until the provider sends it again")
+
+
 def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
             broken: list[Violation]) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
+    odd_time = implausible_time(row.observed_at, now)
+    flags = [_flag(violation, row.definition) for violation in broken]
     return Figure(
         definition=row.definition, definition_version=row.definition_version,
         label=definition.label.en if definition else row.definition,
@@ -130,9 +149,10 @@ def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
         not_reported_reason=row.not_reported_reason, observed_at=row.observed_at,
         age_seconds=round((now - row.observed_at).total_seconds(), 1),
         # An item without a definition cannot vouch for its freshness: call it stale.
-        stale=definition.is_stale(row.observed_at, now) if definition else True,
+        stale=odd_time is not None or (definition.is_stale(row.observed_at, now)
+                                       if definition else True),
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
-        flags=[_flag(violation, row.definition) for violation in broken],
+        flags=flags if odd_time is None else [odd_time, *flags],
     )
 
 

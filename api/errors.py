@@ -1,9 +1,11 @@
 """Refusals mapped to HTTP, once: every "no" of the API is a FHIR OperationOutcome.
 
 The family of `core/refusals.py` gives status and issues; request validation errors, unknown
-paths and a database or broker that is away are turned into that family here too. Each refusal
-is counted (message refusals by reason, access refusals by status and role) and its rule is
-written into the request's audit record.
+paths, bodies refused while they were read (`api/limits.py`) and a database or broker that is
+away are turned into that family here too. Each refusal is counted (message refusals by reason,
+access refusals by status and role) and its rule is written into the request's audit record.
+Anything else is a bug: answered 500 with an OperationOutcome that carries the request id,
+logged with its traceback and counted in `zc_unexpected_errors_total`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import AuditContext
+from api.limits import BodyRefused
 from api.methods import allow_header
 from api.outcome import outcome_response
 from api.producer import DeliveryFailed
-from core.metrics import ACCESS_REFUSED, MESSAGES_REJECTED
+from core.metrics import ACCESS_REFUSED, MESSAGES_REJECTED, UNEXPECTED_ERRORS
 from core.refusals import (
     Invalid,
     IssueType,
@@ -133,8 +136,33 @@ async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return await on_refusal(request, Unavailable(f"not done: {what}; retry later", 5.0))
 
 
+async def on_body_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A body refused while it was read (too large): the refusal it carries."""
+    assert isinstance(exc, BodyRefused)
+    return await on_refusal(request, exc.refusal)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything no handler above knows: a bug. 500 with the request id to quote, the traceback
+    in the log under that id, and `zc_unexpected_errors_total` counted."""
+    request_id = str(getattr(request.state, "request_id", "") or "")
+    UNEXPECTED_ERRORS.inc()
+    log.error("unexpected_error", path=request.url.path, method=request.method,
+              request_id=request_id, error=f"{type(exc).__name__}: {str(exc)[:500]}",
+              exc_info=exc)
+    issue = error("exception", request.url.path,
+                  f"an unexpected error; nothing was done. Quote request id {request_id} "
+                  "when you report it")
+    response = outcome_response(500, [issue])
+    # Answered outside the middleware that stamps X-Request-ID on every other answer.
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(BodyRefused, on_body_refused)
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)

@@ -1,8 +1,13 @@
-"""Reading request bodies ourselves (FHIR and JSON): every refusal is an OperationOutcome."""
+"""Reading request bodies ourselves (FHIR, JSON, CSV): every refusal is an OperationOutcome.
+
+Each reader checks the Content-Type first (415), reads the body within its endpoint's limit
+(413, `api/limits.py`), then parses it strictly (`core/input_limits.py`: duplicate keys, nesting,
+text and number sizes, NUL characters and lone surrogates, CSV rows and cells; 400 naming the
+element) — large bodies in the pool of parsing threads, off the event loop.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -10,20 +15,60 @@ from pydantic import BaseModel, ValidationError
 
 from adapters import AdapterError
 from adapters.base import error
+from api.limits import (
+    CSV_MEDIA_TYPES,
+    FHIR_MEDIA_TYPES,
+    JSON_MEDIA_TYPES,
+    check_media_type,
+    limits_of,
+    parse,
+)
+from api.outcome import FHIR_JSON as FHIR_JSON
+from core.input_limits import InputLimits, check_csv, read_json
 
-FHIR_JSON = "application/fhir+json"
 M = TypeVar("M", bound=BaseModel)
 
 
+async def json_value(request: Request, accepted: tuple[str, ...], root: str) -> Any:
+    """The body as strictly read JSON, elements named from `root`; 415/413/400 otherwise."""
+    check_media_type(request, accepted)
+    body = await request.body()
+    limits = limits_of(request)
+    return await parse(limits, len(body), read_json, body, limits.content, root)
+
+
+def _object(value: Any, root: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise AdapterError([error("structure", root, "the body must be a JSON object")])
+    return value
+
+
 async def fhir_body(request: Request, resource_type: str) -> dict[str, Any]:
-    """The request body as a JSON object of `resource_type`, or AdapterError."""
+    """The request body as a JSON object (FHIR JSON media types), or a refusal; elements are
+    named from the body's resourceType (else `resource_type`)."""
+    return _object(await json_value(request, FHIR_MEDIA_TYPES, resource_type), resource_type)
+
+
+async def json_object_body(request: Request, root: str = "body") -> dict[str, Any]:
+    """The request body as a JSON object (application/json), or a refusal."""
+    return _object(await json_value(request, JSON_MEDIA_TYPES, root), root)
+
+
+def _csv_text(body: bytes, limits: InputLimits) -> str:
     try:
-        payload = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AdapterError([error("structure", resource_type, f"body is not JSON: {exc}")]) from exc
-    if not isinstance(payload, dict):
-        raise AdapterError([error("structure", resource_type, "body must be a JSON object")])
-    return payload
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AdapterError([error("invalid", "body", f"CSV must be UTF-8: {exc}")]) from None
+    check_csv(text, limits)
+    return text
+
+
+async def csv_body(request: Request) -> str:
+    """The request body as CSV text (text/csv, UTF-8) within the row and cell limits."""
+    check_media_type(request, CSV_MEDIA_TYPES)
+    body = await request.body()
+    limits = limits_of(request)
+    return await parse(limits, len(body), _csv_text, body, limits.content)
 
 
 def fhir_request_body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +85,8 @@ async def json_body(request: Request, model: type[M]) -> M:
     """The request body as JSON validated by `model`; Invalid naming each bad element.
 
     Read by the handler itself, after the route's access rule, so that a caller without a token
-    learns nothing about the body's shape, and a missing Content-Type is no error."""
-    try:
-        payload = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AdapterError([error("structure", "body", f"body is not JSON: {exc}")]) from exc
+    learns nothing about the body's shape."""
+    payload = await json_value(request, JSON_MEDIA_TYPES, "body")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

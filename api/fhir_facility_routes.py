@@ -29,6 +29,7 @@ from api.access import Access, AuditDep, PrincipalDep, add_route
 from api.contract import FhirJSONResponse, fhir_content, named, refusal
 from api.deps import ConnDep, LocationsDep
 from api.fhir_body import FHIR_JSON, fhir_body, fhir_request_body
+from api.limits import declare_body, limits_of, offload
 from api.ownership import check_may_read_registration, check_may_register
 from core.identity import Principal, Role
 from core.refusals import NotFound
@@ -111,7 +112,8 @@ async def put_facility(kind: str, resource_id: str, request: Request, conn: Conn
         raise AdapterError([error("invalid", f"{kind}.id",
                                   f"id in the body ({payload['id']!r}) differs from the URL")])
     spec = KINDS[kind]
-    record = spec.parse(payload, resource_id)
+    # FHIR validation of a large resource takes a while: off the event loop.
+    record = await offload(limits_of(request), spec.parse, payload, resource_id)
     await check_may_register(conn, principal, kind, resource_id,
                              getattr(record, "organization_id", resource_id),
                              getattr(record, "location_ids", ()))
@@ -167,6 +169,7 @@ def _register(router: APIRouter, kind: str) -> None:
     path = f"/{kind}/{{resource_id}}"
     shape = named(kind, KINDS[kind].schema())
     missing = {404: refusal(404, f"no {kind} with this id is registered")}
+    declare_body(put, "fhir")
     add_route(router, path, put, methods=["PUT"], summary=f"Register or update a {kind}",
               openapi_extra=fhir_request_body(shape), name=f"put_{kind}",
               response_class=FhirJSONResponse,

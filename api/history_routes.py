@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from adapters.base import instant_problem
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.availability_routes import FigureValue, Neighbours, number_as, regions_in_scope
 from api.deps import ConnDep
@@ -84,6 +85,9 @@ def _range(start: datetime | None, end: datetime | None,
     start = start or end - timedelta(days=1)
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid("'from' and 'to' need a timezone, e.g. 2026-11-22T13:00:00Z", "from")
+    for name, moment in (("from", start), ("to", end)):
+        if (odd := instant_problem(moment, name)) is not None:
+            raise Invalid([odd])
     problem = range_problem(start, end, resolution)
     if problem:
         raise Invalid(problem, "from")

@@ -3,7 +3,10 @@
 Shared by every push endpoint. The adapter, then the consistency rules between the message's
 figures (`map_message`), run here once to refuse bad input with a precise OperationOutcome; the
 stream worker runs it again on the raw message it receives, so the Kafka topic holds exactly
-what the provider sent (plus the context the adapter needed).
+what the provider sent (plus the context the adapter needed). Mapping and encoding run in the
+pool of parsing threads (`api/limits.py`), off the event loop. A message whose ingest message
+(raw payload and mapped rows) would not fit the broker is refused 413 before anything is kept,
+never answered 503 "retry later" for a message that can never fit.
 """
 
 from __future__ import annotations
@@ -20,15 +23,16 @@ from fastapi.responses import JSONResponse
 from adapters import Adapter, AdapterError, AdapterResult, map_message
 from adapters.base import Payload, error, meta_of, nul_problem
 from api.audit import AuditContext
+from api.limits import RequestLimits, offload
 from api.location_cache import LocationCache
 from api.outcome import information, outcome_response
 from api.ownership import check_may_report_on
 from api.producer import RawProducer
 from core.identity import Principal
-from core.ingest import encode, ingest_message, mapped_of
+from core.ingest import IngestMessage, encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
-from core.refusals import Forbidden
+from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
 from storage.facilities import get_locations
@@ -115,21 +119,41 @@ async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Sub
         raise AdapterError(problems)
 
 
-async def _validated(payload: Payload, adapter: Adapter, conn: Conn,
-                     subject: Subject) -> tuple[RawMessage, AdapterResult]:
+async def _validated(payload: Payload, adapter: Adapter, conn: Conn, subject: Subject,
+                     limits: RequestLimits) -> tuple[RawMessage, AdapterResult]:
     """The raw message to produce and what the adapter makes of it; AdapterError if refused."""
     raw = RawMessage(
         message_id=uuid.uuid4(), source_format=adapter.source_format, sector=subject.sector,
         provider=subject.provider, location_id=subject.id, received_at=datetime.now(UTC),
         payload=payload, context=await _context(conn, adapter, subject.id),
     )
-    result = map_message(adapter, payload, meta_of(raw))
+    result = await offload(limits, map_message, adapter, payload, meta_of(raw))
     await _check_other_locations(conn, result, subject)
     return raw, result
 
 
+def _encoded(raw: RawMessage, result: AdapterResult,
+             most: int) -> tuple[IngestMessage, bytes]:
+    """The ingest message of `raw` and its bytes; TooLarge when they would not fit the broker."""
+    message = ingest_message(raw, result.observations, result.positions)
+    value = encode(message)
+    if len(value) > most:
+        raise TooLarge(f"the message with the {len(result.observations)} figure(s) and "
+                       f"{len(result.positions)} position(s) it maps to takes {len(value):,} "
+                       f"bytes on the broker; at most {most:,} fit (INGEST_MESSAGE_MAX_BYTES): "
+                       "split it into smaller messages", "body")
+    return message, value
+
+
+def _subject_id(adapter: Adapter, payload: Payload) -> str:
+    """The subject the payload names, once no text of it holds a NUL."""
+    if (nul := nul_problem(payload)) is not None:
+        raise AdapterError([nul])
+    return adapter.location_of(payload)
+
+
 async def _record_rejection(conn: Conn, adapter: Adapter, subject: Subject,
-                            exc: AdapterError) -> None:
+                            exc: AdapterError | TooLarge) -> None:
     """Log a refused message for the provider overview. Committed at once: the request's
     transaction is rolled back when the AdapterError propagates, the rejection must stay."""
     await record_rejection(conn, Rejection(
@@ -138,41 +162,41 @@ async def _record_rejection(conn: Conn, adapter: Adapter, subject: Subject,
     await conn.commit()
 
 
-async def _queue(raw: RawMessage, result: AdapterResult, *, conn: Conn, producer: RawProducer,
-                 settings: Settings) -> None:
+async def _queue(raw: RawMessage, message: IngestMessage, value: bytes, *, conn: Conn,
+                 producer: RawProducer, settings: Settings) -> None:
     """Put the message on the ingest topic, mapped; returns once it is safe.
 
     With the write-ahead record on, the raw message is archived in the same transaction, which
     commits only after the broker acknowledged: a message the broker refuses leaves no record
     (the provider gets 503 and sends it again), one the broker acknowledges and then loses is
     archived and unprocessed, and the reconciler sends it again."""
-    message = ingest_message(raw, result.observations, result.positions)
     if settings.ingest_write_ahead:
         async with conn.pipeline():  # BEGIN and the insert in one round trip
             await archive_unprocessed(conn, raw, mapped_of(message))
-    await producer.send(ingest_topic(settings), raw.location_id.encode(), encode(message))
+    await producer.send(ingest_topic(settings), raw.location_id.encode(), value)
     await conn.commit()
 
 
 async def accept(
     payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
     settings: Settings, principal: Principal, audit: AuditContext, locations: LocationCache,
+    limits: RequestLimits,
 ) -> JSONResponse:
     """Validate `payload` with `adapter` and produce it; 202 with warnings, or a refusal.
 
     The message's subject must be the caller's own (its organisation's location or unit, or
     the unit of its device key): otherwise it is refused whole, before anything is read."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    if (nul := nul_problem(payload)) is not None:
-        raise AdapterError([nul])
-    subject = await _subject(conn, adapter, adapter.location_of(payload), principal, audit,
-                             locations)
+    subject_id = await offload(limits, _subject_id, adapter, payload)
+    subject = await _subject(conn, adapter, subject_id, principal, audit, locations)
     try:
-        raw, result = await _validated(payload, adapter, conn, subject)
-    except AdapterError as exc:
+        raw, result = await _validated(payload, adapter, conn, subject, limits)
+        message, value = await offload(limits, _encoded, raw, result,
+                                       settings.ingest_message_max_bytes)
+    except (AdapterError, TooLarge) as exc:
         await _record_rejection(conn, adapter, subject, exc)
         raise
-    await _queue(raw, result, conn=conn, producer=producer, settings=settings)
+    await _queue(raw, message, value, conn=conn, producer=producer, settings=settings)
     for issue in result.warnings:
         MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()
     log.info("message_accepted", provider=raw.provider, location=subject.id,

@@ -16,7 +16,6 @@ accepted report is answered 200 again and stored once (one row per unit and mome
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,11 +30,14 @@ from api.access import AuditDep, DeviceAccess, PrincipalDep, add_route
 from api.audit import AuditContext
 from api.contract import OUTCOME_REF, FhirJSONResponse, fhir_content, refusal
 from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
+from api.fhir_body import json_object_body
 from api.ingest import accept
+from api.limits import JSON_MEDIA_TYPES, LimitsDep, RequestLimits, check_media_type
 from api.location_cache import LocationCache
 from api.outcome import outcome_response
 from core.identity import Principal
 from core.metrics import MESSAGES_REJECTED
+from core.refusals import Invalid
 
 log = structlog.get_logger()
 
@@ -64,6 +66,7 @@ JSON_BODY = {"type": "object", "required": ["device_id", "location"], "propertie
 OPENAPI_GET = {"parameters": QUERY_PARAMETERS}
 FORM_BODY = {"type": "object", "description": "the report's parameters, as in the query",
              "properties": {p["name"]: {"type": "string"} for p in QUERY_PARAMETERS}}
+MEDIA_TYPES = (*JSON_MEDIA_TYPES, "application/x-www-form-urlencoded")
 OPENAPI_POST = {"parameters": QUERY_PARAMETERS, "requestBody": {"required": False, "content": {
     "application/json": {"schema": JSON_BODY},
     "application/x-www-form-urlencoded": {"schema": FORM_BODY}}}}
@@ -82,16 +85,12 @@ def _query(request: Request) -> dict[str, Any]:
 
 
 async def _posted(request: Request) -> dict[str, Any]:
-    """The POST as the adapter's payload: JSON body, URL query, or a form body."""
+    """The POST as the adapter's payload: JSON body, URL query, or a form body (trackers may
+    send the last two without a Content-Type)."""
+    check_media_type(request, MEDIA_TYPES, missing_ok=True)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("application/json"):
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise AdapterError([error("structure", "body", f"body is not JSON: {exc}")]) from exc
-        if not isinstance(body, dict):
-            raise AdapterError([error("structure", "body", "body must be a JSON object")])
-        return {"body": body}
+        return {"body": await json_object_body(request)}
     if set(request.query_params) - {"key"}:
         return _query(request)
     try:
@@ -102,7 +101,7 @@ async def _posted(request: Request) -> dict[str, Any]:
     return {"query": dict(parse_qsl(form))}
 
 
-def _refused(request: Request, exc: AdapterError) -> JSONResponse:
+def _refused(request: Request, exc: Invalid) -> JSONResponse:
     """404 for an unknown device, 400 for everything else refused; counted like any refusal."""
     status = 404 if any(i.code == "not-found" for i in exc.issues) else 400
     audit = getattr(request.state, "audit", None)
@@ -115,11 +114,13 @@ def _refused(request: Request, exc: AdapterError) -> JSONResponse:
 
 async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
                 producer: ProducerDep, settings: SettingsDep, principal: Principal,
-                audit: AuditContext, locations: LocationCache) -> JSONResponse:
+                audit: AuditContext, locations: LocationCache,
+                limits: RequestLimits) -> JSONResponse:
     try:
         answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings,
-                              principal=principal, audit=audit, locations=locations)
-    except AdapterError as exc:
+                              principal=principal, audit=audit, locations=locations,
+                              limits=limits)
+    except Invalid as exc:  # the adapter's refusals, and the body's form
         return _refused(request, exc)
     answer.status_code = 200
     return answer
@@ -127,22 +128,22 @@ async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
 
 async def osmand_get(request: Request, conn: ConnDep, producer: ProducerDep,
                      settings: SettingsDep, principal: PrincipalDep, audit: AuditDep,
-                     locations: LocationsDep) -> JSONResponse:
+                     locations: LocationsDep, limits: LimitsDep) -> JSONResponse:
     """A position report in the query string (OsmAnd app, Traccar Client, hardware trackers)."""
     return await _take(request, _query(request), conn, producer, settings, principal, audit,
-                       locations)
+                       locations, limits)
 
 
 async def osmand_post(request: Request, conn: ConnDep, producer: ProducerDep,
                       settings: SettingsDep, principal: PrincipalDep, audit: AuditDep,
-                      locations: LocationsDep) -> JSONResponse:
+                      locations: LocationsDep, limits: LimitsDep) -> JSONResponse:
     """A report in the query string or a form body, or Traccar Client JSON (one or a batch)."""
     try:
         payload = await _posted(request)
-    except AdapterError as exc:
+    except Invalid as exc:  # the adapter's refusals, and the body's form
         return _refused(request, exc)
     return await _take(request, payload, conn, producer, settings, principal, audit,
-                       locations)
+                       locations, limits)
 
 
 def router() -> APIRouter:

@@ -8,14 +8,18 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from adapters import Issue
-from api.fhir_body import FHIR_JSON
+from core.input_limits import escape_forbidden
 from core.refusals import RULE_SYSTEM
+
+FHIR_JSON = "application/fhir+json"
 
 
 def _issue(issue: Issue) -> dict[str, Any]:
+    # A diagnostic may quote what the client sent: never answer a NUL or a lone surrogate
+    # (the latter cannot even be encoded as UTF-8).
     found: dict[str, Any] = {"severity": issue.severity, "code": issue.code,
-                             "diagnostics": issue.diagnostics,
-                             "expression": list(issue.expressions)}
+                             "diagnostics": escape_forbidden(issue.diagnostics),
+                             "expression": [escape_forbidden(e) for e in issue.expressions]}
     if issue.rule is not None:
         # A declared rule is named as a coded detail, so a system can act on its id.
         found["details"] = {

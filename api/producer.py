@@ -36,9 +36,12 @@ class _FatalProducer(Exception):
 class RawProducer:
     """Produces to Kafka and resolves an asyncio future when the broker acknowledges."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(self, bootstrap_servers: str, message_max_bytes: int = 1_000_000) -> None:
         self._config: dict[str, Any] = {
             "bootstrap.servers": bootstrap_servers,
+            # Stated, not left to librdkafka's default: the API refuses (413) any message
+            # larger than INGEST_MESSAGE_MAX_BYTES, which the settings keep well below this.
+            "message.max.bytes": message_max_bytes,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 2,

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters import adapter_for, registry
+from adapters.facility import MAX_NAME_CHARS
 from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
 from api.contract import refusal
 from api.deps import ConnDep
-from api.fhir_body import fhir_body, json_body, json_request_body
+from api.fhir_body import json_body, json_object_body, json_request_body
 from api.ownership import (
     check_may_read_registration,
     check_may_register,
@@ -40,7 +41,7 @@ class MobileUnitIn(BaseModel):
     kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
     organization_id: str = Field(max_length=64,
                                  description="registered Organization that operates the unit")
-    label: str = Field(min_length=1, max_length=200,
+    label: str = Field(min_length=1, max_length=MAX_NAME_CHARS,
                        description="call sign or name, e.g. 16-123")
     roaz_region: str = Field(max_length=64)
     veiligheidsregio: str | None = Field(None, max_length=64)
@@ -126,7 +127,7 @@ async def register_mapping(location_id: LocationId, source_format: str, request:
     if adapter is None or not adapter.needs_mapping:
         raise Invalid(f"{source_format!r} takes no mapping table", "source_format")
     await _mapped_location(conn, principal, location_id)
-    mapping = await fhir_body(request, "mapping")
+    mapping = await json_object_body(request, "mapping")
     check = getattr(adapter, "check_mapping", None)
     problems = check(mapping) if check is not None else None
     if problems:

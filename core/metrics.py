@@ -63,6 +63,11 @@ LAST_WRITE_TIMESTAMP = Gauge(
     "zc_sink_last_write_timestamp_seconds",
     "Unix time of the last successful batch write.",
 )
+UNEXPECTED_ERRORS = Counter(
+    "zc_unexpected_errors_total",
+    "Requests the API answered 500 because something unexpected failed (a bug: every refusal "
+    "of bad input is a 4xx); each is logged as unexpected_error with its request id.",
+)
 ACCESS_REFUSED = Counter(
     "zc_access_refused_total",
     "Requests refused for who sent them: 401 (no valid token), 403 (not allowed), 429 (rate "

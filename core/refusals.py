@@ -13,9 +13,11 @@ from typing import ClassVar, Literal
 # FHIR R4 issue-type codes (http://hl7.org/fhir/issue-type) the platform uses.
 IssueType = Literal[
     "invalid", "structure", "required", "value", "not-found", "not-supported", "business-rule",
-    "login", "forbidden", "security", "throttled", "transient", "too-costly", "conflict",
-    "exception", "informational",
+    "login", "forbidden", "security", "throttled", "transient", "too-costly", "too-long",
+    "conflict", "exception", "informational",
 ]
+# Issue types of a request that is not what the endpoint reads at all: answered 400.
+FORM_ISSUES = frozenset({"structure", "invalid", "too-long"})
 
 
 # The code system of the consistency rules between items (definitions/rules/*.yaml), as named
@@ -107,8 +109,9 @@ class NotFound(Refusal):
 class Invalid(Refusal):
     """The request breaks a rule of form (400) or of content (422).
 
-    400 when it is not what the endpoint reads at all (`structure`, `invalid`); 422 when it is
-    well-formed but a value or reference breaks a platform rule.
+    400 when it is not what the endpoint reads at all (`structure`, `invalid`, `too-long`: a
+    limit on the form such as nesting depth or a cell's length); 422 when it is well-formed but
+    a value or reference breaks a platform rule.
     """
 
     default_code = "value"
@@ -116,7 +119,22 @@ class Invalid(Refusal):
     @property
     def http_status(self) -> int:
         """400 for form, 422 for content."""
-        return 400 if {i.code for i in self.issues} & {"structure", "invalid"} else 422
+        return 400 if {i.code for i in self.issues} & FORM_ISSUES else 422
+
+
+class TooLarge(Refusal):
+    """The request is larger than the endpoint takes (413): refused before it is parsed, or,
+    for a message that would not fit the broker, before anything is kept."""
+
+    status = 413
+    default_code = "too-long"
+
+
+class UnsupportedMediaType(Refusal):
+    """The request's Content-Type is not one the endpoint reads (415)."""
+
+    status = 415
+    default_code = "not-supported"
 
 
 class BusinessRule(Refusal):

@@ -17,6 +17,9 @@ from core.ratelimit import Limit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?/[0-9]+$"
+# What a dead letter adds to the message it carries besides base64: stage, reason, a detail of
+# at most 4,000 characters (JSON-escaped, up to 6 bytes each) and the source.
+DEAD_LETTER_RESERVE_BYTES = 32 * 1024
 
 
 class Settings(BaseSettings):
@@ -69,6 +72,26 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Limits before work (README, "Limits"): the largest body each kind of endpoint reads
+    # (refused 413 from Content-Length, or as soon as the stream passes it), CSV rows and
+    # cells, and the form of JSON (nesting, text, numbers).
+    body_limit_csv_bytes: int = Field(default=512 * 1024, ge=1024)
+    body_limit_fhir_bytes: int = Field(default=512 * 1024, ge=1024)
+    body_limit_json_bytes: int = Field(default=64 * 1024, ge=1024)
+    csv_max_rows: int = Field(default=10_000, ge=1)
+    csv_max_cell_chars: int = Field(default=1024, ge=16)
+    json_max_depth: int = Field(default=32, ge=4, le=200)
+    json_max_string_chars: int = Field(default=10_000, ge=64)
+    json_max_number_chars: int = Field(default=32, ge=8, le=1000)
+    # The producer's message.max.bytes: at most what the broker takes (Kafka's max.message.bytes
+    # is 1,048,588 by default). An ingest message (the raw payload with its mapped rows) larger
+    # than INGEST_MESSAGE_MAX_BYTES is refused 413; the limit leaves room for the dead letter
+    # that may carry it base64-encoded (4/3 of it, plus its reason).
+    kafka_message_max_bytes: int = Field(default=1_000_000, ge=100_000)
+    ingest_message_max_bytes: int = Field(default=700_000, ge=64 * 1024)
+    # Threads that parse, validate and map bodies off the event loop, so one large CSV or
+    # Bundle never holds up the other requests (/healthz included).
+    parse_workers: int = Field(default=2, ge=1, le=32)
     # API processes (uvicorn workers) on one host.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"
@@ -124,6 +147,20 @@ class Settings(BaseSettings):
     def _external_issuer_complete(self) -> Settings:
         if (self.auth_issuer is None) != (self.auth_jwks_url is None):
             raise ValueError("AUTH_ISSUER and AUTH_JWKS_URL go together")
+        return self
+
+    @model_validator(mode="after")
+    def _largest_message_fits_the_broker(self) -> Settings:
+        dead_letter = self.ingest_message_max_bytes * 4 // 3 + DEAD_LETTER_RESERVE_BYTES
+        if dead_letter > self.kafka_message_max_bytes:
+            raise ValueError(
+                f"INGEST_MESSAGE_MAX_BYTES {self.ingest_message_max_bytes} does not fit the "
+                f"broker: as a dead letter it takes up to {dead_letter} bytes, more than "
+                f"KAFKA_MESSAGE_MAX_BYTES {self.kafka_message_max_bytes}")
+        for name in ("body_limit_csv_bytes", "body_limit_fhir_bytes", "body_limit_json_bytes"):
+            if getattr(self, name) > self.ingest_message_max_bytes:
+                raise ValueError(f"{name.upper()} exceeds INGEST_MESSAGE_MAX_BYTES: a body that "
+                                 "large could never be queued")
         return self
 
 

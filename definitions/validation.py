@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.retention import EARLIEST_YEAR
 from definitions.catalogue import Catalogue, Definition
 
 Value = float | bool | str | None
@@ -17,7 +18,10 @@ def as_number(value: Value) -> float | None:
     """The value as a number, or None when it is not one (booleans are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float: out of every range
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _type_problem(definition: Definition, value: Value) -> str | None:
@@ -46,6 +50,8 @@ def _content_problem(definition: Definition, value: Value) -> str | None:
             return f"{definition.code} must be an ISO 8601 date-time, got {value!r}"
         if moment.tzinfo is None:
             return f"{definition.code} needs a timezone in {value!r}"
+        if moment.year < EARLIEST_YEAR:
+            return f"{definition.code} lies before {EARLIEST_YEAR}: {value!r}"
     bounds, number = definition.range, as_number(value)
     if bounds is not None and number is not None and not bounds.min <= number <= bounds.max:
         return (f"{definition.code} must lie within [{bounds.min:g}, {bounds.max:g}], "

@@ -16,6 +16,7 @@ import psycopg
 import structlog
 
 from core.logs import configure_logging
+from core.retention import OBSERVATION_RETENTION, POSITION_RETENTION, ROLLUP_5M_RETENTION
 from core.settings import get_settings
 from storage import audit
 from storage.paths import current_path
@@ -35,9 +36,9 @@ class Rule:
 # Keep in step with the add_retention_policy calls in 0005_timeseries.timescale.sql.
 # observation_1h, latest_observation and latest_position are kept for good.
 RULES = (
-    Rule("observation", "observed_at", timedelta(days=90)),
-    Rule("position", "observed_at", timedelta(days=30)),
-    Rule("observation_5m", "bucket", timedelta(days=365)),
+    Rule("observation", "observed_at", OBSERVATION_RETENTION),
+    Rule("position", "observed_at", POSITION_RETENTION),
+    Rule("observation_5m", "bucket", ROLLUP_5M_RETENTION),
 )
 
 

@@ -23,6 +23,9 @@ from core.metrics import MESSAGES_REJECTED
 from definitions.validation import DefinitionViolation
 
 log = structlog.get_logger()
+# The detail a dead letter carries: enough for people, bounded so that a dead letter of the
+# largest ingest message still fits the broker (core/settings.py, DEAD_LETTER_RESERVE_BYTES).
+DETAIL_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class DeadLetter:
     def to_json(self) -> bytes:
         """The dead-letter message as stored on the dead-letter topic."""
         return json.dumps({
-            "stage": self.stage, "reason": self.reason, "detail": self.detail,
+            "stage": self.stage, "reason": self.reason, "detail": self.detail[:DETAIL_CHARS],
             "source": {"topic": self.topic, "partition": self.partition, "offset": self.offset},
             "key": self.key.decode("utf-8", "replace") if self.key else None,
             "value_base64": base64.b64encode(self.value).decode("ascii"),

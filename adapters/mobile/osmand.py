@@ -47,6 +47,7 @@ from adapters.base import (
     warning,
 )
 from core.messages import Position
+from core.retention import POSITION_RETENTION
 
 KNOT_IN_KMH = 1.852
 METRE_PER_SECOND_IN_KMH = 3.6
@@ -278,14 +279,16 @@ def _without_null_island(fixes: list[Fix], reading: Reading) -> list[Fix]:
 
 
 def _not_in_future(fixes: list[Fix], meta: MessageMeta, reading: Reading) -> list[Fix]:
-    """Drop reports stamped in the future (a tracker with a wrong clock), with a warning.
+    """Drop reports stamped in the future (a tracker with a wrong clock), or older than the
+    position history kept (30 days: one that was buffered too long), with a warning.
 
     Refusing them would make the tracker resend the same report forever and hold back every
     report queued behind it; dropping them keeps the rest flowing.
     """
     kept = []
     for fix in fixes:
-        late = check_observed_at(fix.observed_at, meta, f"{fix.where}.timestamp")
+        late = check_observed_at(fix.observed_at, meta, f"{fix.where}.timestamp",
+                                 POSITION_RETENTION)
         if late is None:
             kept.append(fix)
         else:

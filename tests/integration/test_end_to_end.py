@@ -70,7 +70,8 @@ def test_bad_report_gets_operation_outcome_and_nothing_is_stored(
     assert "must lie within" in issue["diagnostics"]
 
     malformed = provider.post("/fhir/MeasureReport",
-                              content=b'{"resourceType": "MeasureReport",')
+                              content=b'{"resourceType": "MeasureReport",',
+                              headers={"Content-Type": "application/fhir+json"})
     assert malformed.status_code == 400
     assert malformed.json()["issue"][0]["code"] == "structure"
 
