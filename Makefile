@@ -13,7 +13,7 @@ CONSOLE_VENDOR := $(CONSOLE)/vendor/leaflet/leaflet-src.esm.js
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e '.[dev,local]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 $(CONSOLE_VENDOR): $(CONSOLE)/package-lock.json $(CONSOLE)/build.mjs

@@ -7,8 +7,10 @@ and production sets them in the deployment.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +18,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.ratelimit import Limit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_ISSUER = "https://zorgcapaciteit.local"
+LOOPBACK = re.compile(r"(^|[@/,])(127\.[0-9.]+|localhost|\[?::1\]?)([:/,]|$)")
+
+
+def _loopback(address: str) -> bool:
+    """Whether a bootstrap list or database URL points at this host."""
+    return LOOPBACK.search(address) is not None
 RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?/[0-9]+$"
 # What a dead letter adds to the message it carries besides base64: stage, reason, a detail of
 # at most 4,000 characters (JSON-escaped, up to 6 bytes each) and the source.
@@ -27,6 +36,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    # `production` refuses what only fits the embedded local stack (loopback broker and
+    # database, the local token issuer): a deployment that forgot a setting fails at start
+    # rather than talking to nothing, or to something else on the host.
+    deployment: Literal["local", "production"] = "local"
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/zorgcapaciteit"
     topic_prefix: str = Field(default="zc", pattern=r"^[a-z][a-z0-9_.-]*$")
@@ -99,7 +112,7 @@ class Settings(BaseSettings):
     # Authentication (docs/security.md). The platform signs its own tokens with the keys in
     # `auth_keys_dir` (python -m api.keys); production mounts that folder as a secret.
     auth_keys_dir: Path = REPO_ROOT / ".local" / "keys"
-    auth_platform_issuer: str = "https://zorgcapaciteit.local"
+    auth_platform_issuer: str = LOCAL_ISSUER
     auth_audience: str = "zorgcapaciteit-api"
     auth_token_ttl_seconds: int = Field(default=1800, ge=60, le=3600)
     # A new signing key is published this long before it signs, so that every verifier that
@@ -142,6 +155,20 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # A deployment template passes an unset variable as "": that means "not configured".
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _production_is_not_local(self) -> Settings:
+        if self.deployment != "production":
+            return self
+        local = [name for name, value in (
+            ("KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers),
+            ("DATABASE_URL", self.database_url)) if _loopback(value)]
+        if self.auth_platform_issuer == LOCAL_ISSUER:
+            local.append("AUTH_PLATFORM_ISSUER")
+        if local:
+            raise ValueError(f"DEPLOYMENT=production with the local stack's {', '.join(local)}: "
+                             "set them to the production services")
+        return self
 
     @model_validator(mode="after")
     def _external_issuer_complete(self) -> Settings:
