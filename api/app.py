@@ -26,6 +26,7 @@ from api import (
     definitions_routes,
     errors,
     fhir_facility_routes,
+    forecast_routes,
     health_routes,
     history_routes,
     ingest_routes,
@@ -50,6 +51,7 @@ from core.topics import events_topic
 log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_facility_routes, ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
+           forecast_routes,
            alert_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Forecasts (python -m forecast): refitted this often from this much hourly history.
+    forecast_refit_seconds: float = Field(default=900.0, gt=0)
+    forecast_history_days: int = Field(default=35, ge=1, le=400)
     # API processes (uvicorn workers) on one host.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"
