@@ -96,7 +96,9 @@ def forecast_item(code: str, regional: bool) -> Definition:
     return definition
 
 
-def _response(row: ForecastRow, definition: Definition, horizon: int) -> ForecastResponse:
+def forecast_answer(row: ForecastRow, definition: Definition,
+                    horizon: int) -> ForecastResponse:
+    """The answer for a stored forecast, its first `horizon` hours."""
     backtest = row.backtest
     scores = {method: MethodScore(mae=backtest["mae"].get(method),
                                   coverage=backtest["coverage"].get(method))
@@ -144,7 +146,7 @@ async def item_forecast(
         raise NotFound(f"no forecast of {item} for {scope} {subject} yet: it has no recent "
                        "hourly history, or the forecaster has not run since it started "
                        "reporting", "item")
-    return _response(row, definition, horizon)
+    return forecast_answer(row, definition, horizon)
 
 
 def router() -> APIRouter:

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # Forecasts (python -m forecast): refitted this often from this much hourly history.
     forecast_refit_seconds: float = Field(default=900.0, gt=0)
     forecast_history_days: int = Field(default=35, ge=1, le=400)
+    # Processes fitting at once (the local stack leaves the other core to everything else).
+    forecast_workers: int = Field(default=1, ge=1, le=64)
     # API processes (uvicorn workers) on one host.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"

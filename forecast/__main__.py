@@ -18,7 +18,7 @@ import psycopg
 import structlog
 
 from core.logs import configure_logging
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from definitions import load_catalogue
 from forecast.refit import refit
 
@@ -26,10 +26,11 @@ log = structlog.get_logger()
 RETRY_SECONDS = 30.0
 
 
-def refit_once(database_url: str, days: int) -> None:
+def refit_once(settings: Settings) -> None:
     """One refit with a connection of its own."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        refit(conn, load_catalogue(), days=days)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        refit(conn, load_catalogue(), days=settings.forecast_history_days,
+              workers=settings.forecast_workers)
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, process="forecast")
     if args.once:
-        refit_once(settings.database_url, settings.forecast_history_days)
+        refit_once(settings)
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -48,7 +49,7 @@ def main() -> None:
     while not stop.is_set():
         wait = settings.forecast_refit_seconds
         try:
-            refit_once(settings.database_url, settings.forecast_history_days)
+            refit_once(settings)
         except psycopg.Error as exc:  # the database is away: try again soon, never crash
             log.warning("forecast_refit_failed", error=str(exc))
             wait = min(wait, RETRY_SECONDS)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -61,44 +63,65 @@ def _recent(values: Array) -> bool:
     return bool(np.any(~np.isnan(values[-STALE_HOURS:])))
 
 
-def _row(scope: Scope, subject: str, definition: Definition, made: Outlook, grid: Grid,
-         issued_at: datetime, locations: int = 1) -> ForecastRow:
-    points = [{"at": p.at.isoformat(), "value": p.value, "lower": p.lower, "upper": p.upper}
-              for p in made.points]
-    return ForecastRow(scope=scope, subject=subject, definition=definition.code,
-                       issued_at=issued_at, origin=grid.end, reliable=made.reliable,
-                       method=made.method, reason=made.reason, points=points,
-                       backtest=made.backtest.as_json(), history_hours=made.history_hours,
-                       locations=locations)
+@dataclass(frozen=True)
+class Task:
+    """One series to forecast."""
+
+    scope: Scope
+    subject: str
+    definition: Definition
+    values: Array
+    locations: int = 1
 
 
-def outlooks(rows: list[HourlyRow], catalogue: Catalogue, grid: Grid,
-             issued_at: datetime) -> list[ForecastRow]:
-    """Every series' forecast row (pure but for the clock passed in)."""
+def _made(task: Task, grid: Grid) -> Outlook:
+    return outlook(task.values, grid, bounds_of(task.definition, task.locations))
+
+
+def tasks(rows: list[HourlyRow], catalogue: Catalogue, grid: Grid) -> list[Task]:
+    """Every series to forecast: locations reporting lately, and the regions' sums."""
     items = {d.code: d for d in forecast_items(catalogue)}
-    made: list[ForecastRow] = []
+    found: list[Task] = []
     by_region: dict[tuple[str, str], list[Array]] = defaultdict(list)
     for row in rows:
         definition = items[row.definition]
         values = _values(row, grid.hours)
         if not _recent(values):
             continue
-        made.append(_row("location", row.location_id, definition,
-                         outlook(values, grid, bounds_of(definition)), grid, issued_at))
+        found.append(Task("location", row.location_id, definition, values))
         if has_regional_forecast(definition):
             by_region[(row.roaz_region, definition.code)].append(values)
     for (region, code), members in sorted(by_region.items()):
-        definition = items[code]
-        total = summed(members, CARRY_HOURS)
-        made.append(_row("region", region, definition,
-                         outlook(total, grid, bounds_of(definition, len(members))), grid,
-                         issued_at, len(members)))
-    return made
+        found.append(Task("region", region, items[code], summed(members, CARRY_HOURS),
+                          len(members)))
+    return found
+
+
+def _row(task: Task, made: Outlook, grid: Grid, issued_at: datetime) -> ForecastRow:
+    points = [{"at": p.at.isoformat(), "value": p.value, "lower": p.lower, "upper": p.upper}
+              for p in made.points]
+    return ForecastRow(scope=task.scope, subject=task.subject, definition=task.definition.code,
+                       issued_at=issued_at, origin=grid.end, reliable=made.reliable,
+                       method=made.method, reason=made.reason, points=points,
+                       backtest=made.backtest.as_json(), history_hours=made.history_hours,
+                       locations=task.locations)
+
+
+def outlooks(found: list[Task], grid: Grid, issued_at: datetime,
+             workers: int = 1) -> list[ForecastRow]:
+    """Every task's forecast row, in `workers` processes (1: in this one)."""
+    if workers <= 1:
+        made = [_made(task, grid) for task in found]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            made = list(pool.map(partial(_made, grid=grid), found, chunksize=64))
+    return [_row(task, m, grid, issued_at) for task, m in zip(found, made, strict=True)]
 
 
 def refit(conn: psycopg.Connection[Any], catalogue: Catalogue, *, days: int,
-          now: datetime | None = None) -> RefitReport:
-    """Fit every series on the last `days` of hourly roll-ups and replace the forecasts."""
+          now: datetime | None = None, workers: int = 1) -> RefitReport:
+    """Fit every series on the last `days` of hourly roll-ups and replace the forecasts,
+    fitting in `workers` processes."""
     started = datetime.now(UTC)
     now = now or started
     grid = grid_until(now, days)
@@ -106,7 +129,7 @@ def refit(conn: psycopg.Connection[Any], catalogue: Catalogue, *, days: int,
     rows = hourly_series(conn, definitions=[d.code for d in forecast_items(catalogue)],
                          start=grid.start, end=grid.end)
     read = time.perf_counter() - clock
-    made = outlooks(rows, catalogue, grid, started)
+    made = outlooks(tasks(rows, catalogue, grid), grid, started, workers)
     fitted = time.perf_counter() - clock - read
     replace_forecasts(conn, rows=made, started_at=started, finished_at=datetime.now(UTC))
     report = RefitReport(

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -80,7 +80,8 @@ def rhythm(kind: str, moment: datetime) -> float:
 @dataclass
 class Wanderer:
     """One item's figures at one location: the usual level × the class rhythm, plus a
-    persistent deviation and noise; `step` gives the figure at the next moment."""
+    persistent deviation (AR(1) per hour: `persistence`, innovations of `wander` × level) and
+    report noise (`noise` × level); `step` gives the figure at a later moment."""
 
     kind: str
     level: float
@@ -91,13 +92,43 @@ class Wanderer:
     wander: float = 0.06
     noise: float = 0.04
     deviation: float = 0.0
+    last: datetime | None = field(default=None, repr=False)
 
     def step(self, moment: datetime, rng: random.Random) -> float:
-        """The figure at `moment` (call once per hour, in time order)."""
+        """The figure at `moment` (calls in time order, at any spacing: the deviation moves
+        as much as an hourly AR(1) would over the time passed)."""
         scale = max(self.level, 1.0)
-        self.deviation = (self.persistence * self.deviation
-                          + rng.gauss(0, self.wander * scale))
+        hours = 1.0 if self.last is None else min(
+            max((moment - self.last) / timedelta(hours=1), 0.0), 48.0)
+        self.last = moment
+        kept = self.persistence ** hours
+        spread = math.sqrt((1 - kept ** 2) / (1 - self.persistence ** 2))
+        self.deviation = kept * self.deviation + rng.gauss(0, self.wander * scale * spread)
         value = (self.level * rhythm(self.kind, moment) + self.deviation
                  + rng.gauss(0, self.noise * scale))
         value = min(self.high, max(self.low, value))
         return float(round(value)) if self.whole else round(value, 1)
+
+
+class Rhythms:
+    """The figures of many locations and items over time, one `Wanderer` each, created on
+    first use with the level asked. Calls for one location and item must come in time order."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self._series: dict[tuple[str, str], Wanderer] = {}
+
+    def figure(self, location: str, code: str, moment: datetime, *, level: float,
+               high: float, wander: float = 0.06, noise: float = 0.04) -> float:
+        """The figure of `code` at `location` at `moment`, a whole number within [0, high]."""
+        key = (location, code)
+        if key not in self._series:
+            self._series[key] = Wanderer(item_class(code), level, 0.0, high, whole=True,
+                                         wander=wander, noise=noise)
+        return self._series[key].step(moment, self.rng)
+
+    def steady(self, location: str, code: str, moment: datetime, *, level: float,
+               high: float) -> float:
+        """A figure that barely moves (staffed beds, treatment places)."""
+        return self.figure(location, code, moment, level=level, high=high, wander=0.005,
+                           noise=0.0)

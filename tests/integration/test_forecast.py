@@ -153,7 +153,7 @@ def test_a_region_is_forecast_by_the_items_rollup_rule(
         low = sum(p["points"][k]["lower"] for p in parts)
         high = sum(p["points"][k]["upper"] for p in parts)
         assert low - 3 <= point["value"] <= high + 3, (point, low, high)
-        assert 0 <= point["lower"] and point["upper"] <= 50
+        assert point["lower"] >= 0 and point["upper"] <= 50
     latest = zcv.get("/v1/forecast", params={"region": "oost",
                                              "item": "hospital.seh.nedocs_score"})
     assert latest.status_code == 422 and "rolls up by 'latest'" in latest.text
