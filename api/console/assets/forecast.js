@@ -121,6 +121,8 @@ function chart(history, forecast, item) {
     const join = past.length ? [[x(past.at(-1)[0]), y(past.at(-1)[1])]] : [];
     root.append(svg("path", { d: line([...join, ...ahead.map(([t, v]) => [x(t), y(v)])]),
                               class: `ahead ${forecast.method}` }));
+    root.append(svg("line", { x1: x(ahead[0][0]), x2: x(ahead[0][0]), y1: PAD.top,
+                              y2: y(low), class: "origin" }));
     const first = svg("text", { x: x(ahead[0][0]), y: HEIGHT - 4, class: "tick",
                                 "text-anchor": "middle" });
     first.textContent = formatClock(forecast.points[0].at);
@@ -129,7 +131,7 @@ function chart(history, forecast, item) {
   if (past.length) {
     root.append(svg("path", { d: line(past.map(([t, v]) => [x(t), y(v)])), class: "past" }));
     const start = svg("text", { x: PAD.left, y: HEIGHT - 4, class: "tick" });
-    start.textContent = formatClock(new Date(past[0][0]).toISOString());
+    start.textContent = `${formatClock(new Date(past[0][0]).toISOString())} yesterday`;
     root.append(start);
   }
   return root;
