@@ -30,6 +30,7 @@ from api import (
     fhir_capability,
     fhir_facility_routes,
     fhir_search_routes,
+    forecast_routes,
     health_routes,
     history_routes,
     ingest_routes,
@@ -57,6 +58,7 @@ log = structlog.get_logger()
 ROUTERS = (oauth_routes, fhir_capability, fhir_facility_routes, fhir_search_routes,
            ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
+           forecast_routes,
            alert_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from definitions import Catalogue, Definition
+from forecast.items import forecast_items
 
 # How a column draws its figures: one figure; the SEH status with its reason and expected end;
 # the departments whose admission stop is on.
@@ -111,21 +112,23 @@ def board_codes() -> set[str]:
         code for board in BOARD for code in board.places}
 
 
-def _item(definition: Definition) -> dict[str, Any]:
+def _item(definition: Definition, forecast: bool) -> dict[str, Any]:
     return {"label": definition.label.en, "label_nl": definition.label.nl,
             "unit": definition.unit, "value_type": definition.value_type,
             "codes": {c.code: c.label for c in definition.codes},
-            "freshness_seconds": int(definition.freshness_deadline.total_seconds())}
+            "freshness_seconds": int(definition.freshness_deadline.total_seconds()),
+            "forecast": forecast}
 
 
 def board_config(catalogue: Catalogue) -> dict[str, Any]:
     """The board as the page reads it: sectors, columns, and every named item's labels."""
     items = {}
+    forecast = {d.code for d in forecast_items(catalogue)}
     for code in sorted(board_codes()):
         definition = catalogue.get(code)
         if definition is None:
             raise ValueError(f"the console board names {code!r}, which has no definition")
-        items[code] = _item(definition)
+        items[code] = _item(definition, code in forecast)
     return {
         "sectors": [{"sector": b.sector, "title": b.title, "places": list(b.places),
                      "columns": [{"key": c.key, "heading": c.heading, "codes": list(c.codes),

@@ -58,9 +58,10 @@ def _definition(code: str) -> Definition:
     return definition
 
 
-async def _scope(conn: ConnDep, principal: Principal, location: str | None,
-                 region: str | None, neighbours: bool) -> Scope:
-    """What the history covers, within what the caller may read."""
+async def subject_scope(conn: ConnDep, principal: Principal, location: str | None,
+                        region: str | None, neighbours: bool) -> Scope:
+    """What the history (or a forecast) covers, within what the caller may read: one
+    location, or regions; 422 for both, 403 outside the caller's reach."""
     if location is not None and region is not None:
         raise Invalid("give location or region, not both", "location")
     if location is None:
@@ -118,7 +119,7 @@ async def item_history(
     (cumulative items); across locations the sum (sum, cumulative) or the value observed last
     (latest). Not reported stays null, never 0."""
     item = _definition(definition)
-    scope = await _scope(conn, principal, location, region, neighbours)
+    scope = await subject_scope(conn, principal, location, region, neighbours)
     start, end = _range(start, end, resolution)
     points = await history(conn, definition=definition, rollup=item.rollup, scope=scope,
                            start=start, end=end, resolution=resolution)

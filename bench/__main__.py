@@ -7,6 +7,7 @@ The figures go to stdout and to `.bench/results.json`. Not a test: nothing is as
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -21,6 +22,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from bench import forecast as forecasts
 from bench import queries
 from bench.database import STATE_DIR, BenchDatabase, bench_database
 from bench.dataset import SECTOR_SHAPE, UNIT_POSITION_EVERY, NationalDataSet
@@ -65,6 +67,7 @@ def dataset_summary(data: NationalDataSet, loaded: LoadReport) -> dict[str, Any]
     return {
         "seed": data.seed, "end": data.end.isoformat(),
         "history": f"{data.scale.history.total_seconds() / 86400:g} days",
+        "hourly_history": f"{data.scale.hourly_history.total_seconds() / 86400:g} days before",
         "positions_every": f"positions every {int(UNIT_POSITION_EVERY.total_seconds() // 60)}"
                            " min, not 5: 1.7M rows would only slow the load",
         "locations": {s: len(data.sites_of(s)) for s in (*SECTOR_SHAPE, "ambulance")},
@@ -82,6 +85,7 @@ async def measure(url: str, data: NationalDataSet) -> dict[str, Any]:
             await queries.live_national(conn),
             await queries.nearest_ambulances(conn, data, only_available=True),
             await queries.nearest_ambulances(conn, data, only_available=False),
+            await forecasts.forecast_query(conn),
         ]
         for c in comparisons:
             log.info("bench_query", **c.figures())
@@ -97,9 +101,14 @@ def run(db: BenchDatabase) -> dict[str, Any]:
     with psycopg.connect(db.url, autocommit=True) as conn:
         loaded = load(conn, data)
         facts = machine(conn)
+        log.info("bench_forecast_fit_start", note="every series of the national data set")
+        fitted = forecasts.fit(conn, data)
+        log.info("bench_forecast_fit", **fitted)
+        table = forecasts.backtest_table(conn)
     figures = asyncio.run(measure(db.url, data))
     return {"measured_at": datetime.now(UTC).isoformat(), "database": db.description,
-            "machine": facts, "dataset": dataset_summary(data, loaded), **figures}
+            "machine": facts, "dataset": dataset_summary(data, loaded), **figures,
+            "forecast": {"fit": fitted, "backtest": table}}
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -109,15 +118,23 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--skip", default="", help="comma-separated parts not to run: push, e2e "
+                                                   "(the queries, sink and forecasts always run)")
+    skip = set(filter(None, parser.parse_args().skip.split(",")))
+    if skip - {"push", "e2e"}:
+        parser.error(f"unknown parts to skip: {sorted(skip - {'push', 'e2e'})}")
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), process="bench")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.perf_counter()
     try:
         with bench_database() as db:
             results = run(db)
-        log.info("bench_push_start", note="the push path with and without authentication")
-        results["push"] = measure_push()
-        results["e2e"] = measure_e2e(lambda step: log.info("bench_e2e", step=step))
+        if "push" not in skip:
+            log.info("bench_push_start", note="the push path with and without authentication")
+            results["push"] = measure_push()
+        if "e2e" not in skip:
+            results["e2e"] = measure_e2e(lambda step: log.info("bench_e2e", step=step))
     except KeyboardInterrupt:
         sys.stderr.write("bench interrupted; its database is stopped\n")
         sys.exit(130)

@@ -16,8 +16,10 @@ from core.settings import REPO_ROOT
 from stack import postgres, processes
 from stack.config import StackConfig
 
-STATE_DIR = REPO_ROOT / ".bench"
-PORT = 35532
+# Where the bench keeps its state and its PostgreSQL listens; BENCH_STATE_DIR and
+# BENCH_POSTGRES_PORT move them (two benches on one machine, e.g. in two work trees).
+STATE_DIR = Path(os.environ.get("BENCH_STATE_DIR") or REPO_ROOT / ".bench")
+PORT = int(os.environ.get("BENCH_POSTGRES_PORT") or 35532)
 # A database of its own, dropped and created on every run, so each run starts from the same state.
 BENCH_DATABASE = "bench"
 

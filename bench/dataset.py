@@ -20,6 +20,7 @@ from typing import Any
 
 from definitions import Definition, load_catalogue
 from definitions.catalogue import rav_location_id
+from stack.patterns import Wanderer, item_class
 
 PROVIDER = "bench"
 SOURCE_FORMAT = "bench/generated"
@@ -27,6 +28,9 @@ POSITION_FORMAT = "bench/positions"
 NOT_REPORTED = "temp-unknown"
 # Most reports arrive within seconds; a figure goes unreported now and then.
 NOT_REPORTED_SHARE = 0.01
+HOURLY_MISSING = 1 / 30
+HOUR = timedelta(hours=1)
+NUMERIC = ("count", "quantity")
 
 # A realistic subset of each sector's live items (available capacity and busyness).
 SECTOR_ITEMS: dict[str, tuple[str, ...]] = {
@@ -95,6 +99,8 @@ class Scale:
     hap_visit_cars: int = 500
     district_nurses: int = 500
     history: timedelta = timedelta(days=3)
+    # Before `history`, numeric figures once an hour: four weeks in all for the forecasts.
+    hourly_history: timedelta = timedelta(days=25)
 
     def locations(self, sector: str) -> int:
         """How many generated locations of `sector` (the RAV regions are seeded, not counted)."""
@@ -269,7 +275,8 @@ class NationalDataSet:
         """
         first, last = start or self.start, end or self.end
         rng = _rng(self.seed, "obs", site.id, first.isoformat())
-        series = [_Series(self.definition(code), rng) for code in site.items]
+        series = [_Series(self.definition(code), rng, _rng(self.seed, "shape", site.id, code))
+                  for code in site.items]
         moment = first + timedelta(minutes=5)
         while moment <= last:
             due = [s for s in series if (moment - self.start) % s.every == timedelta(0)]
@@ -277,10 +284,29 @@ class NationalDataSet:
                 message = uuid.UUID(int=rng.getrandbits(128), version=4)
                 received = moment + timedelta(seconds=rng.randint(1, 30))
                 for item in due:
-                    value, text, reason = item.next(rng)
+                    value, text, reason = item.next(rng, moment=moment)
                     yield (site.id, item.definition.code, moment, item.definition.version,
                            value, text, reason, received, PROVIDER, SOURCE_FORMAT, message)
             moment += timedelta(minutes=5)
+
+    def hourly_rows(self, site: Site) -> Iterator[tuple[Any, ...]]:
+        """The site's numeric figures once an hour for `scale.hourly_history` before the
+        recent history (what forecasts train on; older figures than that are only kept as
+        hourly roll-ups anyway): about one hour in thirty without a report."""
+        rng = _rng(self.seed, "hourly", site.id)
+        series = [_Series(self.definition(code), rng, _rng(self.seed, "shape", site.id, code))
+                  for code in site.items if self.definition(code).value_type in NUMERIC]
+        hours = int(self.scale.hourly_history / HOUR)
+        for back in range(hours, 0, -1):
+            moment = self.start - back * HOUR
+            if not series or rng.random() < HOURLY_MISSING:
+                continue
+            message = uuid.UUID(int=rng.getrandbits(128), version=4)
+            received = moment + timedelta(seconds=rng.randint(1, 30))
+            for item in series:
+                value, text, reason = item.next(rng, moment=moment)
+                yield (site.id, item.definition.code, moment, item.definition.version, value,
+                       text, reason, received, PROVIDER, SOURCE_FORMAT, message)
 
     def status_rows(self, unit: Unit) -> Iterator[tuple[Any, ...]]:
         """An ambulance's LSIV status every 15 minutes (observations on the unit)."""
@@ -309,8 +335,10 @@ class NationalDataSet:
             moment += UNIT_POSITION_EVERY
 
     def all_observation_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Every location's history, then every ambulance's status history."""
+        """Every location's history (hourly, then recent), then every ambulance's status
+        history."""
         for site in self.sites:
+            yield from self.hourly_rows(site)
             yield from self.observation_rows(site)
         for unit in self.units_of("ambulance"):
             yield from self.status_rows(unit)
@@ -332,23 +360,28 @@ POSITION_COLUMNS = (
 
 
 class _Series:
-    """One item's figures at one location: a bounded random walk (or a sticky code/flag)."""
+    """One item's figures at one location: its class's daily and weekly rhythm around a usual
+    level, with a persistent deviation and noise (stack/patterns.py), or a sticky code/flag.
+    The usual level comes from `shape` (one stream per location and item), so the hourly
+    history and the recent history of a series are one series."""
 
-    def __init__(self, definition: Definition, rng: random.Random) -> None:
+    def __init__(self, definition: Definition, rng: random.Random,
+                 shape: random.Random | None = None) -> None:
         self.definition = definition
         self.every = cadence(definition)
         top = definition.range.max if definition.range else 100.0
-        self.level = round(rng.uniform(0.02, 0.2) * top)
-        self.top = max(self.level * 2, 1)
-        self.step = max(1, self.level // 20)
+        self.level = round((shape or rng).uniform(0.02, 0.2) * top)
+        self.wanderer = Wanderer(item_class(definition.code), float(self.level), 0.0,
+                                 float(min(top, max(self.level * 2, 1))),
+                                 whole=definition.value_type == "count")
         self.codes = LIKELY_CODES.get(definition.code) or tuple(c.code for c in definition.codes)
         self.code = rng.choice(self.codes) if self.codes else ""
         # Stops are rare; services and devices are mostly up.
         self.flag = 0.0 if "admission_stop" in definition.code else 1.0
 
-    def next(self, rng: random.Random,
-             allow_not_reported: bool = True) -> tuple[float | None, str | None, str | None]:
-        """(value, value_text, not_reported_reason) of the next report."""
+    def next(self, rng: random.Random, allow_not_reported: bool = True,
+             moment: datetime | None = None) -> tuple[float | None, str | None, str | None]:
+        """(value, value_text, not_reported_reason) of the report at `moment`."""
         if allow_not_reported and rng.random() < NOT_REPORTED_SHARE:
             return None, None, NOT_REPORTED
         kind = self.definition.value_type
@@ -360,5 +393,5 @@ class _Series:
             if rng.random() < 0.02:
                 self.flag = 1.0 - self.flag
             return self.flag, None, None
-        self.level = min(self.top, max(0, self.level + rng.randint(-self.step, self.step)))
-        return float(self.level), None, None
+        assert moment is not None, "a number needs the moment of its report"
+        return self.wanderer.step(moment, rng), None, None

@@ -12,6 +12,9 @@ QUERY_COLUMNS = ("query", "p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio
 PUSH_COLUMNS = ("push", "with_auth_cpu_ms", "without_auth_cpu_ms", "ratio_cpu",
                 "with_auth_p50_ms", "without_auth_p50_ms", "ratio_p50", "with_auth_p99_ms",
                 "without_auth_p99_ms", "ratio_p99", "with_auth_req_s", "without_auth_req_s")
+BACKTEST_COLUMNS = ("class", "series", "shown_as_forecast", "mae_model", "mae_last_value",
+                    "mae_same_hour_last_week", "model_vs_better_baseline", "coverage_model",
+                    "coverage_last_value", "coverage_same_hour_last_week")
 SINK_COLUMNS = ("sink", "upsert_rows_per_s", "copy_rows_per_s", "ratio", "batch_p50_ms",
                 "batch_p99_ms")
 
@@ -74,6 +77,21 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _forecast_lines(forecast: dict[str, Any]) -> list[str]:
+    fit = forecast["fit"]
+    total = fit["read_seconds"] + fit["fit_seconds"] + fit["write_seconds"]
+    return ["", f"Forecasts: one refit of {fit['series']:,} series ({fit['locations']:,} "
+                f"location x item, {fit['regions']} region sums; {fit['history_days']} days of "
+                f"hourly history) in {total:.1f} s on {fit['workers']} "
+                f"processes (read {fit['read_seconds']} s, fit and backtest "
+                f"{fit['fit_seconds']} s, write {fit['write_seconds']} s); "
+                f"{fit['reliable']:,} shown as a forecast, the rest as the better baseline",
+            "Backtest per item class (generated data: stack/patterns.py rhythms, not real "
+            "capacity; MAE in the items' units, mean over series; ratio = median of model MAE "
+            "/ better baseline MAE; coverage of the 80 % intervals):",
+            _table(BACKTEST_COLUMNS, forecast["backtest"])]
+
+
 def render(results: dict[str, Any]) -> str:
     """The human-readable report."""
     machine, data = results["machine"], results["dataset"]
@@ -85,7 +103,8 @@ def render(results: dict[str, Any]) -> str:
         "Data set: " + ", ".join(f"{name} {count:,}" for name, count in data["rows"].items()),
         f"Locations per sector: {data['locations']} (the 25 ambulance ones are the RAV regions"
         f" the migrations seed); mobile units: {data['units']}",
-        f"History: {data['history']} ({data['positions_every']}); loaded in"
+        f"History: {data['history']}, hourly {data.get('hourly_history', 'none')}"
+        f" ({data['positions_every']}); loaded in"
         f" {data['load_seconds']:.1f} s",
         "",
         "Queries (ms; raw = minimal hand-written SQL on the same data, same run;"
@@ -95,6 +114,8 @@ def render(results: dict[str, Any]) -> str:
         "Sink (ratio = COPY rows/s ÷ upsert rows/s; COPY into an empty copy of the table):",
         _table(SINK_COLUMNS, [sink]),
     ]
+    if "forecast" in results:
+        parts += _forecast_lines(results["forecast"])
     if "push" in results:
         push = results["push"]
         parts += ["", f"Push path, one SANER report per request, wrk ({push['rounds']} rounds of "

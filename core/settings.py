@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # Threads that parse, validate and map bodies off the event loop, so one large CSV or
     # Bundle never holds up the other requests (/healthz included).
     parse_workers: int = Field(default=2, ge=1, le=32)
+    # Forecasts (python -m forecast): refitted this often from this much hourly history.
+    forecast_refit_seconds: float = Field(default=900.0, gt=0)
+    forecast_history_days: int = Field(default=35, ge=1, le=400)
+    # Processes fitting at once (the local stack leaves the other core to everything else).
+    forecast_workers: int = Field(default=1, ge=1, le=64)
     # API processes (uvicorn workers) on one host.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"

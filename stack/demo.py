@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from adapters.facility import AGB_SYSTEM, ROAZ_REGION_URL, SECTOR_SYSTEM, URA_SYSTEM
 from adapters.fhir import DATA_ABSENT_REASON_URL
+from stack.patterns import Rhythms
 
 SANER_POPULATION_SYSTEM = "http://hl7.org/fhir/us/saner/CodeSystem/MeasurePopulationSystem"
 MEASURE_POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
@@ -107,18 +108,29 @@ def measure_report(
     }
 
 
-def hospital_figures(hospital: DemoHospital, rng: random.Random) -> dict[str, int | None]:
-    """Plausible bed figures for one moment: staffed <= total, occupied <= staffed."""
-    staffed = int(hospital.beds * rng.uniform(0.78, 0.88))
-    occupied = int(staffed * rng.uniform(0.82, 0.97))
-    icu_staffed = int(hospital.icu_beds * rng.uniform(0.85, 1.0))
-    icu_occupied = min(icu_staffed, int(icu_staffed * rng.uniform(0.7, 1.0)))
+def hospital_figures(hospital: DemoHospital, rng: random.Random,
+                     moment: datetime | None = None,
+                     rhythms: Rhythms | None = None) -> dict[str, int | None]:
+    """Plausible bed figures at `moment` (default now): staffed <= total, occupied <= staffed,
+    free beds following the afternoon's admissions (stack/patterns.py), a few beds held back."""
+    rhythms = rhythms or Rhythms(rng)
+    moment = moment or datetime.now(UTC)
+    where = hospital.location_id
+    staffed = int(rhythms.steady(where, "hospital.beds.inpatient.staffed", moment,
+                                 level=hospital.beds * 0.83, high=hospital.beds))
+    available = int(rhythms.figure(where, "hospital.beds.inpatient.available", moment,
+                                   level=staffed * 0.1, high=staffed))
+    icu_staffed = int(rhythms.steady(where, "hospital.beds.ic.staffed", moment,
+                                     level=hospital.icu_beds * 0.92, high=hospital.icu_beds))
+    icu_available = int(rhythms.figure(where, "hospital.beds.ic.available", moment,
+                                       level=max(2.0, icu_staffed * 0.12), high=icu_staffed))
     return {
-        "numTotBeds": hospital.beds, "numbeds": staffed, "numBedsOcc": occupied,
-        "numBedsAvail": max(0, staffed - occupied - rng.randint(0, 5)),
-        "numICUBeds": icu_staffed, "numICUBedsOcc": icu_occupied,
+        "numTotBeds": hospital.beds, "numbeds": staffed,
+        "numBedsOcc": max(0, staffed - available - rng.randint(0, 5)),
+        "numBedsAvail": available,
+        "numICUBeds": icu_staffed, "numICUBedsOcc": icu_staffed - icu_available,
         # Some hospitals cannot say how many ICU beds are available right now.
-        "numICUBedsAvail": None if rng.random() < 0.15 else icu_staffed - icu_occupied,
+        "numICUBedsAvail": None if rng.random() < 0.15 else icu_available,
     }
 
 

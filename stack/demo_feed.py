@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from stack.demo import (
     register,
     register_organization,
 )
+from stack.demo_history import backfill
 from stack.demo_sectors import SITES, DemoHospitalEd, push_tick, register_sites
 from stack.lsiv_simulator import feed as lsiv_feed
+from stack.patterns import Rhythms
 
 log = structlog.get_logger()
 
@@ -41,11 +44,14 @@ def demo_providers(admin: httpx.Client, credentials_dir: Path) -> dict[str, http
 
 
 def feed(api_url: str, admin_credentials: Path, stop: threading.Event, interval: float = 5.0,
-         seed: int = 7) -> None:
-    """Register the demo providers, then push a round of messages every `interval` seconds:
-    SANER bed reports, ED status and NEDOCS for the hospitals, and every other sector, each
-    provider with its own client."""
+         seed: int = 7, after_history: Callable[[], None] | None = None) -> None:
+    """Register the demo providers, send the hours of history they missed (stack/demo_history;
+    then `after_history`, in the background), then push a round of messages every `interval`
+    seconds: SANER bed reports, ED status and NEDOCS for the hospitals, and every other sector,
+    each provider with its own client. Figures follow daily and weekly rhythms
+    (stack/patterns.py)."""
     rng = random.Random(seed)
+    rhythms = Rhythms(rng)
     hospitals = [DemoHospitalEd(h.location_id, h.organization_id, h.beds) for h in HOSPITALS]
     credentials = read_credentials(admin_credentials)
     assert credentials is not None, f"no admin credentials in {admin_credentials}"
@@ -55,20 +61,33 @@ def feed(api_url: str, admin_credentials: Path, stop: threading.Event, interval:
         for hospital in HOSPITALS:
             register(providers[hospital.organization_id], hospital)
         device_keys = register_sites(providers)
+        history = backfill(providers, rhythms, rng, datetime.now(UTC))
+        threading.Thread(target=_history_then, args=(history, after_history), daemon=True,
+                         name="demo-history").start()
         tick = 0
         while not stop.is_set():
             now = datetime.now(UTC)
             for hospital in HOSPITALS:
                 report = measure_report(hospital.location_id,
-                                        hospital_figures(hospital, rng), now)
+                                        hospital_figures(hospital, rng, now, rhythms), now)
                 providers[hospital.organization_id].post(
                     "/fhir/MeasureReport", json=report).raise_for_status()
-            push_tick(providers, device_keys, hospitals, rng, now, tick)
+            push_tick(providers, device_keys, hospitals, rng, now, tick, rhythms)
             tick += 1
             stop.wait(interval)
     finally:
         for client in providers.values():
             client.close()
+
+
+def _history_then(send: Callable[[], int], after: Callable[[], None] | None) -> None:
+    try:
+        send()
+    except httpx.HTTPError as exc:  # the demo goes on live without its history
+        log.warning("demo_history_failed", error=str(exc))
+        return
+    if after is not None:
+        after()
 
 
 def feed_ambulances(bootstrap_servers: str, topic: str, stop: threading.Event) -> None:

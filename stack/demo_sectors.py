@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 
 from stack.demo import location_resource
+from stack.patterns import Rhythms
 
 
 @dataclass(frozen=True)
@@ -76,44 +78,79 @@ def register_sites(providers: Mapping[str, httpx.Client]) -> dict[str, str]:
     return device_keys
 
 
-def _hap(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
-    queue = rng.randint(0, 12)
-    return {"location": site.location_id, "observed_at": at,
+def _moment(at: str) -> datetime:
+    return datetime.fromisoformat(at)
+
+
+def _fixed(*parts: str, low: int, high: int) -> int:
+    """A figure that belongs to a place (treatment places, beds of a care type): stable per
+    run and location (crc32, not hash(): that is salted per process)."""
+    return low + zlib.crc32("|".join(parts).encode()) % (high - low + 1)
+
+
+def _hap(site: DemoSite, rng: random.Random, at: str,
+         rhythms: Rhythms | None = None) -> dict[str, Any]:
+    rhythms, moment, where = rhythms or Rhythms(rng), _moment(at), site.location_id
+    queue = int(rhythms.figure(where, "hap.uitloop.phone.queue", moment, level=5, high=40))
+    waiting = int(rhythms.figure(where, "hap.uitloop.physical.waiting", moment, level=3,
+                                 high=20))
+    return {"location": where, "observed_at": at,
             "triagists_on_duty": rng.randint(3, 6), "doctors_on_duty": rng.randint(3, 7),
-            "consults_free": rng.randint(0, 12), "visits_free": rng.randint(0, 4),
+            "consults_free": int(rhythms.figure(where, "hap.consults.free", moment, level=6,
+                                                high=20)),
+            "visits_free": int(rhythms.figure(where, "hap.visits.free", moment, level=2,
+                                              high=6)),
             "phone": {"queue": queue, "longest_wait_s": queue * rng.randint(20, 60)},
-            "waiting_room": {"waiting": rng.randint(0, 8), "delay_min": rng.randint(0, 45)}}
+            "waiting_room": {"waiting": waiting, "delay_min": waiting * rng.randint(3, 8)}}
 
 
-def _vvt_beds(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
+def _gp(site: DemoSite, rng: random.Random, at: str,
+        rhythms: Rhythms | None = None) -> dict[str, Any]:
+    rhythms, moment, where = rhythms or Rhythms(rng), _moment(at), site.location_id
+    u3 = int(rhythms.figure(where, "gp.consults.u3.free", moment, level=2, high=8))
+    later = int(rhythms.figure(where, "gp.consults.u4.free", moment, level=6, high=20))
+    return {"location": where, "observed_at": at, "u3_free": u3, "u4_free": u3 + later}
+
+
+def _vvt_beds(site: DemoSite, rng: random.Random, at: str,
+              rhythms: Rhythms | None = None) -> dict[str, Any]:
+    rhythms, moment, where = rhythms or Rhythms(rng), _moment(at), site.location_id
     beds = {}
     for care_type in CARE_TYPES:
-        total = rng.randint(4, 20)
-        beds[care_type] = {"available": rng.randint(0, min(3, total)), "total": total}
-    return {"location": site.location_id, "observed_at": at, "beds": beds}
+        total = _fixed(where, care_type, low=4, high=20)
+        available = rhythms.figure(where, f"vvt.beds.{care_type}.available", moment,
+                                   level=max(1.0, total * 0.2), high=total)
+        beds[care_type] = {"available": int(available), "total": total}
+    return {"location": where, "observed_at": at, "beds": beds}
 
 
-def _ggz(site: DemoSite, rng: random.Random, at: str) -> dict[str, Any]:
-    return {"location": site.location_id, "observed_at": at,
-            "crisis_beds": {"available": rng.randint(0, 2), "total": 6},
-            "hic_beds": {"available": rng.randint(0, 3), "total": 12},
-            "iht_capacity": rng.randint(0, 4), "crisis_service_available": rng.random() > 0.2,
+def _ggz(site: DemoSite, rng: random.Random, at: str,
+         rhythms: Rhythms | None = None) -> dict[str, Any]:
+    rhythms, moment, where = rhythms or Rhythms(rng), _moment(at), site.location_id
+    return {"location": where, "observed_at": at,
+            "crisis_beds": {"available": int(rhythms.figure(
+                where, "ggz.beds.crisis.available", moment, level=1.5, high=6)), "total": 6},
+            "hic_beds": {"available": int(rhythms.figure(
+                where, "ggz.beds.hic.available", moment, level=2.5, high=12)), "total": 12},
+            "iht_capacity": int(rhythms.figure(where, "ggz.iht.capacity", moment, level=2,
+                                               high=4)),
+            "crisis_service_available": rng.random() > 0.2,
             "doctor_available": rng.random() > 0.1}
 
 
-def _site_messages(site: DemoSite, rng: random.Random, at: str) -> list[tuple[str, Any]]:
+def _site_messages(site: DemoSite, rng: random.Random, at: str,
+                   rhythms: Rhythms | None = None) -> list[tuple[str, Any]]:
     if site.sector == "hap":
-        return [("/v1/hap/status", _hap(site, rng, at))]
+        return [("/v1/hap/status", _hap(site, rng, at, rhythms))]
     if site.sector == "gp-practice":
-        u3 = rng.randint(0, 4)
-        return [("/v1/gp/consults", {"location": site.location_id, "observed_at": at,
-                                     "u3_free": u3, "u4_free": u3 + rng.randint(0, 10)})]
+        return [("/v1/gp/consults", _gp(site, rng, at, rhythms))]
     if site.sector == "vvt":
         status = {"location": site.location_id, "observed_at": at,
                   "district_nursing_teams_available": rng.randint(0, 5),
                   "busyness_level": str(rng.choice([1, 2, 2, 3]))}
-        return [("/v1/vvt/beds", _vvt_beds(site, rng, at)), ("/v1/vvt/status", status)]
-    return [("/v1/ggz/status", _ggz(site, rng, at))]
+        return [("/v1/vvt/beds", _vvt_beds(site, rng, at, rhythms)),
+                ("/v1/vvt/status", status)]
+    return [("/v1/ggz/status", _ggz(site, rng, at, rhythms))]
 
 
 def _visit_car(site: DemoSite, moment: datetime, tick: int) -> dict[str, str]:
@@ -137,11 +174,17 @@ def _seh(location_id: str, rng: random.Random, moment: datetime) -> dict[str, An
             "admission_stops": {"ic": rng.random() < 0.1, "ccu": rng.random() < 0.05}}
 
 
-def _nedocs(location_id: str, beds: int, rng: random.Random, at: str) -> dict[str, Any]:
-    places = rng.randint(18, 30)
-    return {"location": location_id, "observed_at": at, "ed_patients": rng.randint(10, 45),
-            "ed_treatment_places": places, "admitted_boarders": rng.randint(0, 10),
-            "ventilated_patients": rng.randint(0, 2),
+def _nedocs(location_id: str, beds: int, rng: random.Random, at: str,
+            rhythms: Rhythms | None = None) -> dict[str, Any]:
+    rhythms, moment = rhythms or Rhythms(rng), _moment(at)
+    places = _fixed(location_id, "places", low=18, high=30)
+    patients = int(rhythms.figure(location_id, "hospital.seh.patients", moment, level=places,
+                                  high=60))
+    boarders = int(rhythms.figure(location_id, "hospital.seh.admitted_boarders", moment,
+                                  level=3, high=20))
+    return {"location": location_id, "observed_at": at, "ed_patients": patients,
+            "ed_treatment_places": places, "admitted_boarders": min(boarders, patients),
+            "ventilated_patients": min(rng.randint(0, 2), patients),
             "longest_boarder_wait_min": rng.randint(0, 300),
             "last_bed_placement_wait_min": rng.randint(0, 90), "hospital_beds": beds}
 
@@ -157,13 +200,13 @@ class DemoHospitalEd:
 
 def push_tick(providers: Mapping[str, httpx.Client], device_keys: Mapping[str, str],
               hospitals: list[DemoHospitalEd], rng: random.Random, moment: datetime,
-              tick: int) -> None:
+              tick: int, rhythms: Rhythms | None = None) -> None:
     """One round of messages from every demo site and hospital ED, each with its own
     organisation's client; the visit cars report as trackers do, with their device key."""
     at = moment.isoformat()
     for site in SITES:
         client = providers[site.organization_id]
-        for path, body in _site_messages(site, rng, at):
+        for path, body in _site_messages(site, rng, at, rhythms):
             client.post(path, json=body).raise_for_status()
         if site.sector == "hap":
             car = _visit_car(site, moment, tick)
@@ -175,5 +218,5 @@ def push_tick(providers: Mapping[str, httpx.Client], device_keys: Mapping[str, s
                                      hospital.location_id, hospital.beds)
         client.post("/v1/hospital/seh-status", json=_seh(location_id, rng, moment)
                     ).raise_for_status()
-        client.post("/v1/hospital/nedocs", json=_nedocs(location_id, beds, rng, at)
+        client.post("/v1/hospital/nedocs", json=_nedocs(location_id, beds, rng, at, rhythms)
                     ).raise_for_status()

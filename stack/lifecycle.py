@@ -17,7 +17,7 @@ from storage.migrate import migrate
 
 # Stopped in this order: first the supervisor (or it would start them again), then what
 # produces and consumes, then what they depend on.
-SERVICES = ("supervisor", "api", "streams", "postgres", "broker")
+SERVICES = ("supervisor", "api", "streams", "forecast", "postgres", "broker")
 
 
 def platform_settings(config: StackConfig) -> Settings:
@@ -44,6 +44,11 @@ def stop_worker(config: StackConfig, *, kill: bool = False) -> None:
     """Stop the stream worker: gracefully, or with SIGKILL to simulate a crash."""
     processes.stop(config.pid_dir, "streams", timeout=20.0,
                    first_signal=signal.SIGKILL if kill else signal.SIGTERM)
+
+
+def start_forecaster(config: StackConfig) -> None:
+    """Start the forecaster (python -m forecast): refits on its schedule, off the request path."""
+    _start_python(config, "forecast", "forecast")
 
 
 def start_api(config: StackConfig, *, wait: bool = True) -> None:
@@ -94,6 +99,8 @@ def up(config: StackConfig) -> None:
     start_infrastructure(config)
     if not _running(config, "streams"):
         start_worker(config)
+    if not _running(config, "forecast"):
+        start_forecaster(config)
     if not _running(config, "api"):
         start_api(config)
     wait_healthy(config)

@@ -59,6 +59,7 @@ def _restarters(config: StackConfig) -> dict[str, Callable[[], None]]:
     if config.external_database is None:
         services["postgres"] = lambda: postgres.start(config)
     services["streams"] = lambda: lifecycle.start_worker(config)
+    services["forecast"] = lambda: lifecycle.start_forecaster(config)
     services["api"] = lambda: lifecycle.start_api(config, wait=False)
     return services
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import faust.worker
 from prometheus_client import start_http_server
 
 from core.logs import configure_logging
@@ -17,12 +18,20 @@ def faust_log_level(level: str) -> str:
     return {"warning": "warn", "critical": "crit"}.get(name, name)
 
 
+def _keep_title(title: str) -> None:
+    """faust's process title is not set (see main)."""
+
+
 def main() -> None:
     """Start metrics, then the faust worker (blocks until stopped)."""
     settings = get_settings()
     configure_logging(settings.log_level, process="streams")
     start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     app = create_app(settings)
+    # faust renames its process ("[Faust:Worker] ...") when setproctitle is installed (a dev
+    # tool in the same venv brings it); the stack finds and stops its processes by their
+    # command line (stack/processes.py), so the worker keeps its own.
+    faust.worker.setproctitle = _keep_title  # type: ignore[attr-defined]
     sys.argv = [sys.argv[0], "worker", "--loglevel", faust_log_level(settings.log_level),
                 "--without-web"]
     app.main()

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,15 +26,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from confluent_kafka import Producer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from core.settings import REPO_ROOT
 from core.topics import lsiv_topic
 from stack import demo, lifecycle, processes
 from stack.config import StackConfig
 from stack.credentials import Credentials, access_token, register_client_over_api, signed_in
 from stack.lsiv_simulator import feed as lsiv_feed
+from stack.patterns import Wanderer
 from tests.identities import Platform
 from tests.integration.console_browser import (
     CHROMIUM,
@@ -515,3 +521,56 @@ def test_the_page_is_public_but_holds_no_data(api: httpx.Client) -> None:
     assert api.get("/console/assets/%2e%2e/%2e%2e/app.py").status_code == 404
     assert api.get("/v1/availability", params={"region": "west"}).status_code == 401
 
+
+
+@pytest.fixture(scope="module")
+def history_place(stack: StackConfig, platform: Platform) -> Place:
+    """An ELV location of West with 25 days of hourly free high-complex beds in a daily and
+    weekly rhythm (stack/patterns.py), sent as its spreadsheets, and a refit of the forecasts."""
+    suffix = uuid.uuid4().hex[:6]
+    place = _place(platform, suffix, "elvtrend", f"ELV Trend {suffix}", "vvt", 52.14, 4.49)
+    start = (_now() - timedelta(hours=600)).replace(minute=20, second=0)
+    wanderer, rng = Wanderer("beds-free", 12, 0, 30, whole=True), random.Random(5)
+    rows = [f"{place.location_id};ELV hoog complex;"
+            f"{int(wanderer.step(start + timedelta(hours=k), rng))};30;"
+            f"{(start + timedelta(hours=k)).isoformat()}" for k in range(600)]
+    for first in range(0, len(rows), 300):
+        text = "\r\n".join(["locatie;zorgsoort;beschikbaar;totaal;tijdstip",
+                            *rows[first:first + 300]]) + "\r\n"
+        place.client.post("/v1/vvt/beds.csv", content=text.encode(), headers={
+            "Content-Type": "text/csv; charset=utf-8"}).raise_for_status()
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        wait_for(lambda: (conn.execute("SELECT count(*) FROM observation_1h WHERE location_id"
+                                       " = %s", (place.location_id,)).fetchone() or [0])[0]
+                 >= 600, timeout=120, what="the hourly roll-ups of the ELV's history")
+    subprocess.run([sys.executable, "-m", "forecast", "--once"], env=stack.service_env(),
+                   cwd=REPO_ROOT, check=True, timeout=300, capture_output=True)
+    return place
+
+
+def test_a_figure_shows_its_last_24_and_next_4_hours_with_the_verdict(
+    browser: Browser, stack: StackConfig, zcv_west: str, history_place: Place,
+) -> None:
+    code = "vvt.beds.elv_high_complex.available"
+    with console_page(browser, stack.api_url) as (page, _):
+        sign_in(page, zcv_west)
+        page.get_by_label("Search").fill(history_place.location_id)
+        figure = page.locator(cell(history_place.location_id, code))
+        figure.get_by_role("button", name=re.compile("next 4")).click()
+        panel = page.locator("#forecast")
+        expect(panel).to_be_visible()
+        expect(panel.locator("h2")).to_contain_text(history_place.name)
+        chart = panel.locator("svg.forecast-chart")
+        expect(chart).to_be_visible()
+        expect(chart.locator("path.past")).to_have_count(1)
+        expect(chart.locator("path.band")).to_have_count(1)
+        expect(chart.locator("path.ahead")).to_have_count(1)
+        expect(panel.locator(".verdict")).to_contain_text(re.compile(
+            r"^(Forecast: in the backtest|No reliable forecast)"))
+        # The band's points (4 ahead, both edges) never go below 0 beds: the chart's axis is 0.
+        assert chart.locator("path.band").get_attribute("d")
+        panel.screenshot(path=screenshot_dir(stack.state_dir / "screenshots")
+                         / "console-forecast.png", animations="disabled")
+        # Only the figure the ELV reports has a trend button in its row.
+        expect(page.locator(f'tr[data-location="{history_place.location_id}"] '
+                            'button.trend')).to_have_count(1)

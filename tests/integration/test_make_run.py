@@ -120,7 +120,7 @@ def test_run_shows_live_figures_and_ctrl_c_stops_everything(tmp_path: Path) -> N
     text = output.text()
     assert "/v1/availability" in text
     assert f"ZCV console        {API}/console" in text
-    assert "stopped: supervisor, api, streams, postgres, broker" in text
+    assert "stopped: supervisor, api, streams, forecast, postgres, broker" in text
     assert text.index("Look at:") < text.index("Tokens") < text.index("export ZCV_TOKEN=")
     assert output.exported("ADMIN_TOKEN")
     assert run.returncode == 0

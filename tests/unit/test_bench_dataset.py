@@ -12,7 +12,7 @@ from bench.dataset import SECTOR_ITEMS, UNIT_STATUS_ITEM, NationalDataSet, Scale
 
 END = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 # The full layout (locations, units) but a 15-minute history: generated in milliseconds.
-TINY = Scale(history=timedelta(minutes=15))
+TINY = Scale(history=timedelta(minutes=15), hourly_history=timedelta(0))
 
 
 @pytest.fixture(scope="module")

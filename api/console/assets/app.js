@@ -5,6 +5,7 @@
 import { AlertList } from "./alerts.js";
 import { BoardModel, BoardView } from "./board.js";
 import { ageSeconds, formatAge, isStale, learnServerClock } from "./figures.js";
+import { ForecastPanel } from "./forecast.js";
 import { ApiError, Session, SignedOut } from "./session.js";
 import { LiveStream } from "./stream.js";
 
@@ -22,6 +23,8 @@ class Console {
     this.session = session;
     this.model = new BoardModel(config.items);
     this.board = new BoardView($("board-tables"), config, this.model);
+    this.forecast = new ForecastPanel($("forecast"), session, config);
+    this.board.onTrend = (location, code) => this.forecast.show(location, code);
     this.alerts = new AlertList($("alert-list"), $("alerts-status"), session, {
       announce,
       locationName: (id) => this.model.locations.get(id)?.name || id,

@@ -78,6 +78,8 @@ export class BoardView {
     this.config = config;
     this.model = model;
     this.filter = { sector: "", text: "" };
+    // Called with (location, code) when a figure's "trend" button is pressed.
+    this.onTrend = null;
     this.sort = new Map(config.sectors.map((s) => [s.sector, { key: "name", ascending: true }]));
   }
 
@@ -165,7 +167,8 @@ export class BoardView {
     const cells = columns.map((c) => {
       if (c.render === "seh") return this.sehCell(location, now);
       if (c.render === "stops") return this.stopsCell(location, c, now);
-      return this.figureCell(location.figures.get(c.codes[0]), c.codes[0], now);
+      return this.trend(location, c.codes[0],
+        this.figureCell(location.figures.get(c.codes[0]), c.codes[0], now));
     });
     const tr = element("tr", { "data-location": location.location_id,
       class: highlighted ? "highlight" : "" }, name,
@@ -200,6 +203,20 @@ export class BoardView {
       td.append(" ", element("span", { class: "flag check", text: "check",
         title: flags.map((f) => f.message).join("\n") }));
     }
+    return td;
+  }
+
+  /** A figure that has forecasts gets a button that opens its last 24 and next 4 hours. */
+  trend(location, code, td) {
+    if (!this.onTrend || !this.config.items[code]?.forecast || !location.figures.has(code)) {
+      return td;
+    }
+    const label = this.config.items[code]?.label || code;
+    const button = element("button", { type: "button", class: "trend", text: "trend",
+      title: `${label}: last 24 hours and the next 4`,
+      "aria-label": `${label} at ${location.name}: last 24 hours and the next 4` });
+    button.addEventListener("click", () => this.onTrend(location, code));
+    td.append(" ", button);
     return td;
   }
 
