@@ -1,8 +1,8 @@
 """The forecast model and the two baselines, each giving the next hours with an 80 % interval.
 
 The model is a seasonal adjustment by the local hour of the week followed by exponential
-smoothing, the 'STL + ETS' recipe (Hyndman & Athanasopoulos, FPP3 §13.1, R's stlf) with the
-seasonal part taken by classical decomposition:
+smoothing, the "STL + ETS" recipe (Hyndman & Athanasopoulos, FPP3 §5.7, forecasting with
+decomposition; R's stlf) with the seasonal part taken by classical decomposition:
 
 1. trend: a centred 168-hour moving average (only where at least half the week has figures);
 2. the hour-of-week profile: the mean deviation from the trend per local hour of the week,

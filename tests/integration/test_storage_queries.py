@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from storage.availability import live_availability
 from storage.busyness import region_figures
+from storage.forecasts import hourly_series
 from storage.geo import Point, distance_sql, haversine_km, near_params
 from storage.history import Scope, history
 from storage.providers import (
@@ -398,3 +399,14 @@ def test_a_recorded_rejection_is_counted(query_conn: QueryConn, seeded: Seeded) 
     assert [(c.sector, c.reason, c.rejected) for c in counts
             if c.provider == f"other-{seeded.suffix}"] == [("ambulance", "value", 1)]
 
+
+
+def test_hourly_series_for_the_forecasts(query_conn: QueryConn, seeded: Seeded) -> None:
+    """Per location and item, its hours after the start and each hour's last value."""
+    with query_conn.connect() as conn:
+        rows = hourly_series(conn, definitions=["hospital.seh.treatment_places"],
+                             start=H0 - timedelta(hours=1), end=H0 + timedelta(hours=2))
+    found = {(r.location_id, r.roaz_region): (r.hours, r.values) for r in rows
+             if r.location_id in {seeded.loc(p) for p in PLACES}}
+    assert found == {(seeded.loc("leiden"), "west"): ([1, 2], [14.0, 16.0]),
+                     (seeded.loc("utrecht"), "midden-nederland"): ([1, 2], [25.0, 27.0])}
