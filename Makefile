@@ -8,7 +8,8 @@ CONSOLE := api/console
 # The console's vendored browser code (Leaflet from npm), built from its lock file.
 CONSOLE_VENDOR := $(CONSOLE)/vendor/leaflet/leaflet-src.esm.js
 
-.PHONY: install up down status run test test-unit lint bench docs screenshots verify-monitoring clean
+.PHONY: install up down status run test test-unit fuzz mutation lint bench docs screenshots \
+	verify-monitoring clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,17 @@ test: install ## The whole suite against the real broker and PostgreSQL (started
 test-unit: install ## Only the fast tests that need no services
 	@$(PY) -m pytest -m "not integration"
 
+fuzz: install ## Unbounded fuzzing: Schemathesis (random, every phase) and the adapter properties, longer
+	@FUZZ_DETERMINISTIC=0 FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} \
+		FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_SECONDS=$${FUZZ_SECONDS:-1500} \
+		FUZZ_REPORT_DIR=$${FUZZ_REPORT_DIR:-.fuzz} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} \
+		$(PY) -m pytest -p no:cacheprovider tests/unit/test_adapter_properties.py \
+		tests/integration/test_fuzz_api.py
+
+mutation: install ## Mutation testing of the pure packages (mutmut) against the unit tests; prints the score
+	@$(PY) -m mutmut run --max-children $${MUTATION_JOBS:-2} $(MUTANTS)
+	@$(PY) -m tests.mutation_score --min adapters=90 --min definitions=90
+
 lint: install ## ruff, mypy strict, and the rules of the definition files
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy
@@ -66,4 +78,4 @@ screenshots: install ## The console's board, map, alerts and a trend as docs/con
 		-k "board or map or alert or next_4_hours"
 
 clean: down ## Stop the stack and remove its state
-	@rm -rf .local .test-stack
+	@rm -rf .local .test-stack mutants .fuzz

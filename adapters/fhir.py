@@ -33,6 +33,29 @@ def _issue_of(resource_type: str, detail: Any) -> Issue:
     return error(kind, expression_of(resource_type, tuple(detail["loc"])), message)
 
 
+def null_problem(value: Any, where: str) -> Issue | None:
+    """An error naming the first JSON null FHIR does not allow: as a property's value, or in
+    an array, except an array of primitives that has its `_name` sibling (the one place R4's
+    JSON format puts null). The R4 models take most nulls as "absent", but the adapters read
+    the JSON itself, where a null where an object or list belongs is no such thing."""
+    if isinstance(value, list):
+        return next(filter(None, (null_problem(item, f"{where}[{i}]")
+                                  for i, item in enumerate(value))), None)
+    if not isinstance(value, dict):
+        return None
+    for name, inner in value.items():
+        at = f"{where}.{name}"
+        if inner is None:
+            return error("structure", at, "null is not a value in FHIR JSON: leave the "
+                         "element out")
+        if isinstance(inner, list) and None in inner and f"_{name.lstrip('_')}" not in value:
+            return error("structure", f"{at}[{inner.index(None)}]", "null is not a value in "
+                         "FHIR JSON, except in an array of primitives beside its _ array")
+        if (found := null_problem(inner, at)) is not None:
+            return found
+    return None
+
+
 def validate_resource(model: type[R], payload: dict[str, Any]) -> R:
     """Validate `payload` as an R4 resource of type `model`, or raise AdapterError."""
     resource_type = model.get_resource_type()
@@ -41,10 +64,16 @@ def validate_resource(model: type[R], payload: dict[str, Any]) -> R:
             "invalid", "resourceType",
             f"expected resourceType {resource_type}, got {payload.get('resourceType')!r}",
         )])
+    if (null := null_problem(payload, resource_type)) is not None:
+        raise AdapterError([null])
     try:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
         raise AdapterError([_issue_of(resource_type, d) for d in exc.errors()]) from exc
+    except (TypeError, KeyError) as exc:  # the models' own validators trip on some shapes
+        # (a contained resource of no or an unknown resourceType) instead of reporting them
+        raise AdapterError([error("structure", resource_type,
+                                  f"not a valid R4 {resource_type}: {exc}")]) from exc
 
 
 def reference_id(reference: Any, resource_type: str, expression: str) -> str:

@@ -105,7 +105,7 @@ def _object(body: Mapping[str, Any], name: str, problems: list[Issue]) -> Mappin
 
 def _vehicle(body: Mapping[str, Any], problems: list[Issue]) -> LsivVehicle:
     vehicle = _object(body, "vehicle", problems)
-    if not vehicle:
+    if not isinstance(body.get("vehicle"), dict):  # refused by _object: a stand-in
         return LsivVehicle("", "", "", "A")
     problems += _unknown(vehicle, VEHICLE_FIELDS, "vehicle.")
     vehicle_id = _text(vehicle, "id", "vehicle.", problems, 64)
@@ -114,11 +114,11 @@ def _vehicle(body: Mapping[str, Any], problems: list[Issue]) -> LsivVehicle:
                               f"in a vehicle id, got {vehicle_id!r}"))
     call_sign = _text(vehicle, "call_sign", "vehicle.", problems, 32)
     region = vehicle.get("rav_region")
-    if region not in load_catalogue().safety_regions:
+    if not isinstance(region, str) or region not in load_catalogue().safety_regions:
         problems.append(error("value", "vehicle.rav_region", "give the RAV region as the "
                               f"veiligheidsregio code vr01 to vr25, got {region!r}"))
     kind = vehicle.get("type")
-    if kind not in CAPABILITIES:
+    if not isinstance(kind, str) or kind not in CAPABILITIES:
         problems.append(error("value", "vehicle.type", "give the vehicle type: 'A' (fully "
                               f"equipped, A1/A2/B) or 'B' (zorgambulance, B only), got {kind!r}"))
     return LsivVehicle(vehicle_id, call_sign, str(region), "B" if kind == "B" else "A")
@@ -153,7 +153,7 @@ def _number(body: Mapping[str, Any], name: str, bounds: tuple[float, float],
 
 def _position(body: Mapping[str, Any], problems: list[Issue]) -> LsivPosition | None:
     fix = _object(body, "position", problems)
-    if not fix:
+    if not isinstance(body.get("position"), dict):  # refused by _object
         return None
     problems += _unknown(fix, POSITION_FIELDS, "position.")
     area = " (the Netherlands and its border area)"

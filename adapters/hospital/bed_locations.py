@@ -92,10 +92,12 @@ class Ward:
 
 
 def _physical_type(resource: Mapping[str, Any]) -> str | None:
+    # Also read before the Bundle is validated (`location_of`): any shape may come here.
     concept = resource.get("physicalType")
-    codings = concept.get("coding", []) if isinstance(concept, dict) else []
-    return next((c.get("code") for c in codings
-                 if c.get("system", PHYSICAL_TYPE_SYSTEM) == PHYSICAL_TYPE_SYSTEM), None)
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    return next((c.get("code") for c in (codings if isinstance(codings, list) else [])
+                 if isinstance(c, dict)
+                 and c.get("system", PHYSICAL_TYPE_SYSTEM) == PHYSICAL_TYPE_SYSTEM), None)
 
 
 def _parent(entry: Entry) -> str:

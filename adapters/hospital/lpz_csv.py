@@ -120,10 +120,14 @@ class Row:
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """Every non-blank line of the file as cells, with its row (line) number."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";")
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            yield reader.line_num, [cell.strip() for cell in cells]
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=";")
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, [cell.strip() for cell in cells]
+    except csv.Error as exc:  # an unclosed quote, a cell beyond the csv module's limit
+        raise AdapterError([error("structure", f"row {reader.line_num}",
+                                  f"not readable as CSV: {exc}")]) from exc
 
 
 def _location(first: tuple[int, list[str]] | None) -> str:

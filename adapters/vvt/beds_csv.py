@@ -97,8 +97,12 @@ def _header(number: int, cells: list[str]) -> list[str]:
 def _lines(text: str) -> list[tuple[int, list[str]]]:
     """Every non-blank record with its row number: its line in the file, as a spreadsheet
     numbers it (the header is row 1)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";")
-    return [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=";")
+    try:
+        return [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    except csv.Error as exc:  # an unclosed quote, a cell beyond the csv module's limit
+        raise AdapterError([error("structure", f"row {reader.line_num}",
+                                  f"not readable as CSV: {exc}")]) from exc
 
 
 def _cells(number: int, names: list[str], cells: list[str]) -> dict[str, str] | Issue:

@@ -7,8 +7,13 @@ from typing import Any
 
 import httpx
 import psycopg
+from confluent_kafka import Consumer, TopicPartition
 
 from stack.demo import measure_report
+
+# The stream worker's consumer group (its faust app id) and the topic its store stage reads.
+WORKER_GROUP = "zorgcapaciteit-streams"
+INGEST_TOPIC = "zc.ingest.v2"
 
 
 def push(api: httpx.Client, location_id: str, figures: dict[str, int | None],
@@ -48,3 +53,27 @@ def all_figures_of(api: httpx.Client, location_id: str, wanted: set[str],
     be stored over more than one sink batch."""
     figures = figures_of(api, location_id, region)
     return figures if wanted <= set(figures) else {}
+
+
+def worker_committed_everything(bootstrap_servers: str, topic: str = INGEST_TOPIC) -> bool:
+    """True when the worker's group has committed, on every partition of `topic`, the offset
+    at the end of its log: everything on the topic was stored and acknowledged, so nothing can
+    be delivered again (a batch is redelivered only from the last committed offset).
+
+    Reads the committed offsets without joining the group."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": WORKER_GROUP,
+                         "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(topic, timeout=5).topics.get(topic)
+        if metadata is None or not metadata.partitions:
+            return False
+        partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+        committed = consumer.committed(partitions, timeout=5)
+        for done in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, done.partition),
+                                                       timeout=5)
+            if high > low and done.offset < high:  # an invalid offset (none yet) is negative
+                return False
+        return True
+    finally:
+        consumer.close()

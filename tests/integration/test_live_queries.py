@@ -2,15 +2,17 @@
 
 One organisation runs hospitals in Leiden (West), Utrecht (Midden-Nederland, West's neighbour)
 and Maastricht (Limburg, far away), and two HAPs in Limburg; it pushes SANER bed reports,
-NEDOCS inputs and HAP status with its own provider client. Ambulances drive around Zwolle,
-their trackers reporting with their device keys. The queries are read by a national ZCV, the
-provider overview by the admin. Other tests share the stack, so assertions look at this module's
-own locations and units, or compare region figures with the per-location figures of the same
-query.
+NEDOCS inputs and HAP status with its own provider client; the platform's own roll-ups answer
+the history queries. Ambulances drive around Zwolle, their statuses and positions coming from
+the LSIV feed on its Kafka topic, as the dispatch centres send them. Nothing is written around
+the platform. The queries are read by a national ZCV, the provider overview by the admin. Other
+tests share the stack, so assertions look at this module's own locations and units, or compare
+region figures with the per-location figures of the same query.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,12 +22,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from confluent_kafka import Producer
 
-from stack import demo
+from core.topics import lsiv_topic
+from stack import demo, lifecycle
+from stack.config import StackConfig
 from storage.geo import Point, haversine_km
 from tests.identities import Platform
 from tests.integration.helpers import push
-from tests.integration.test_storage_queries import refresh_rollups
 from tests.waiting import wait_for
 
 HOSPITALS = {"leiden": ("west", 52.1665, 4.4782), "utrecht": ("midden-nederland", 52.0854, 5.1792),
@@ -33,7 +37,7 @@ HOSPITALS = {"leiden": ("west", 52.1665, 4.4782), "utrecht": ("midden-nederland"
 HAPS = {"hap-maastricht": (50.8480, 5.6880), "hap-heerlen": (50.8880, 5.9790)}
 LEIDEN_CENTRAAL = Point(52.1601, 4.4970)
 ZWOLLE = Point(52.5050, 6.0900)
-MESSAGE = "00000000-0000-4000-8000-0000000000b1"
+IJSSELLAND = "vr04"  # the veiligheidsregio (and RAV region) of Zwolle
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,29 @@ def site(platform: Platform, stack: Any) -> Site:
     with psycopg.connect(stack.database_url, autocommit=True) as db:
         wait_for(lambda: _stored(db, result) >= _expected_observations(), timeout=60,
                  what="every pushed figure stored")
-        refresh_rollups(db, [result.loc(name) for name in (*HOSPITALS, *HAPS)])
+    wait_for(lambda: _rolled_up(platform.zcv(national=True), result), timeout=60,
+             what="the platform's roll-ups of the pushed history")
     return result
+
+
+def _rolled_up(zcv: httpx.Client, site: Site) -> bool:
+    """The platform's 5-minute and hourly roll-ups hold the last pushed figure of each history
+    location (the worker refreshes them off the write; TimescaleDB aggregates them itself)."""
+    for name, points in HISTORY.items():
+        minute, value = points[-1]
+        bucket = site.history_start + timedelta(minutes=minute - minute % 5)
+        for resolution in ("5m", "1h"):
+            answer = zcv.get("/v1/history", params={
+                "definition": "hospital.beds.ic.available", "resolution": resolution,
+                "location": site.loc(name), "from": site.history_start.isoformat(),
+                "to": (site.history_start + timedelta(hours=2)).isoformat()})
+            if answer.status_code != 200 or not answer.json()["points"]:
+                return False
+            last = answer.json()["points"][-1]
+            if last["value"] != value or (resolution == "5m" and datetime.fromisoformat(
+                    last["bucket"]) != bucket):
+                return False
+    return True
 
 
 def _get(client: httpx.Client, path: str, **params: Any) -> Any:
@@ -261,35 +286,51 @@ def test_busyness_regions_agree_with_the_locations(zcv: httpx.Client, site: Site
     assert zcv.get("/v1/busyness/regions", params={"neighbours": "true"}).status_code == 422
 
 
+def _lsiv(unit: str, kind: str, moment: datetime, **content: Any) -> dict[str, Any]:
+    """An LSIV feed message about one of this module's ambulances (type A, RAV IJsselland)."""
+    return {"kind": kind, "message_id": str(uuid.uuid4()), "at": moment.isoformat(),
+            "vehicle": {"id": unit, "call_sign": unit.split("-")[1], "rav_region": IJSSELLAND,
+                        "type": "A"}, **content}
+
+
+def _send_lsiv(stack: StackConfig, messages: list[dict[str, Any]]) -> None:
+    """Produce feed messages as the LSIV bridge of a dispatch centre does: keyed by region."""
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers,
+                         "enable.idempotence": True, "acks": "all"})
+    topic = lsiv_topic(lifecycle.platform_settings(stack))
+    for message in messages:
+        producer.produce(topic, key=IJSSELLAND.encode(), value=json.dumps(message).encode())
+    assert producer.flush(10) == 0
+
+
+def _units_show(zcv: httpx.Client, plan: dict[str, tuple[str, float]],
+                moment: datetime) -> bool:
+    units = {u["id"]: u for u in _get(zcv, "/v1/units", kind="ambulance", region="zwolle")}
+    return all(unit in units and units[unit]["status"] == status
+               and units[unit]["longitude"] == pytest.approx(longitude)
+               and datetime.fromisoformat(units[unit]["observed_at"]) == moment
+               for unit, (status, longitude) in plan.items())
+
+
 @pytest.fixture(scope="module")
-def ambulances(api: httpx.Client, stack: Any, site: Site) -> Iterator[dict[str, str]]:
+def ambulances(zcv: httpx.Client, stack: StackConfig, site: Site) -> Iterator[dict[str, str]]:
     """Four ambulances east of Zwolle at 1, 3, 5 and 8 km, in LSIV statuses 2 (on scene),
-    5 (free), 6 (at post) and 1 (driving to an incident); registered by their provider,
-    positions over OsmAnd from each tracker with its unit's device key."""
+    5 (free), 6 (at post) and 1 (driving to an incident): a status and an AVLS position of
+    each on the LSIV topic, registered by the feed itself."""
     plan = {"amb1": (1, "2"), "amb2": (3, "5"), "amb3": (5, "6"), "amb4": (8, "1")}
     moment = datetime.now(UTC).replace(microsecond=0)
-    with psycopg.connect(stack.database_url, autocommit=True) as db:
-        for name, (km_east, status) in plan.items():
-            unit = site.unit(name)
-            registered = site.client.put(f"/v1/mobile-units/{unit}", json={
-                "kind": "ambulance", "organization_id": site.org, "label": name,
-                "roaz_region": "zwolle"})
-            assert registered.status_code == 201, registered.text
-            # About 67.8 km per degree of longitude at Zwolle's latitude.
-            answer = api.get("/osmand", params={
-                "key": registered.json()["device_key"], "id": unit, "lat": str(ZWOLLE.latitude),
-                "lon": f"{ZWOLLE.longitude + km_east / 67.8:.6f}",
-                "timestamp": str(int(moment.timestamp()))})
-            assert answer.status_code == 200, answer.text
-            # The vehicle status as the LSIV bridge stores it.
-            db.execute(
-                "INSERT INTO latest_observation (location_id, definition, observed_at,"
-                " definition_version, value_text, received_at, provider, source_format,"
-                " raw_message_id) VALUES (%s, 'ambulance.vehicle.status', %s, 1, %s, %s, %s,"
-                " 'lsiv', %s)", (unit, moment, status, moment, site.org, MESSAGE))
-        wait_for(lambda: db.execute("SELECT count(*) FROM latest_position WHERE unit_id ="
-                                    " ANY(%s)", ([site.unit(n) for n in plan],)).fetchone()
-                 == (len(plan),), what="ambulance positions stored")
+    messages, shown = [], {}
+    for name, (km_east, status) in plan.items():
+        unit = site.unit(name)
+        # About 67.8 km per degree of longitude at Zwolle's latitude.
+        longitude = round(ZWOLLE.longitude + km_east / 67.8, 6)
+        messages += [_lsiv(unit, "vehicle-status", moment, status=status),
+                     _lsiv(unit, "avls-position", moment, position={
+                         "lat": ZWOLLE.latitude, "lon": longitude, "speed_kmh": 0})]
+        shown[unit] = (status, longitude)
+    _send_lsiv(stack, messages)
+    wait_for(lambda: _units_show(zcv, shown, moment), timeout=60,
+             what="the ambulances' statuses and positions")
     yield {name: status for name, (_, status) in plan.items()}
 
 

@@ -13,7 +13,12 @@ import pytest
 
 from stack import lifecycle
 from stack.config import StackConfig
-from tests.integration.helpers import push, raw_count, stored_count
+from tests.integration.helpers import (
+    push,
+    raw_count,
+    stored_count,
+    worker_committed_everything,
+)
 from tests.waiting import wait_for
 
 REPORTS = 300
@@ -26,7 +31,7 @@ def _push_stream(provider: httpx.Client, location_id: str, t0: datetime,
         figures = {"numICUBeds": 400, "numICUBedsOcc": i % 400}
         push(provider, location_id, figures, t0 + timedelta(seconds=i)).raise_for_status()
         sent.append(i)
-        time.sleep(0.01)  # a steady stream, so the worker is stopped in the middle of it
+        time.sleep(0.01)  # pacing, not waiting: a steady stream the worker is stopped amid
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["sigterm", "sigkill"])
@@ -51,7 +56,10 @@ def test_every_report_is_stored_exactly_once_across_a_worker_restart(
 
     expected = REPORTS * FIGURES_PER_REPORT
     wait_for(lambda: stored_count(db, hospital) >= expected, timeout=90, what="all rows")
-    time.sleep(2)  # give a redelivered batch the chance to show up as an extra row
+    # A batch stored but not yet committed would be delivered again: once every offset is
+    # committed, nothing more can come, and a redelivery would have shown as an extra row.
+    wait_for(lambda: worker_committed_everything(stack.kafka_bootstrap_servers), timeout=30,
+             what="the worker to commit every ingest offset")
     assert stored_count(db, hospital) == expected
     assert raw_count(db, hospital) == REPORTS
     rows = db.execute(
