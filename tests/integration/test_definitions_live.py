@@ -16,6 +16,7 @@ from core.ingest import encode, ingest_message
 from core.messages import RawMessage
 from core.topics import ingest_topic
 from stack.config import StackConfig
+from stack.demo import measure_report
 from stack.lifecycle import platform_settings
 from tests.integration.helpers import figures_of, push, stored_count
 from tests.integration.test_replay_and_dead_letters import _dead_letters
@@ -26,9 +27,24 @@ SUMMER = timezone(timedelta(hours=2))
 
 def test_each_figure_keeps_the_definition_version_of_its_observed_date(
     provider: httpx.Client, zcv: httpx.Client, hospital: str, db: psycopg.Connection[Any],
+    stack: StackConfig,
 ) -> None:
+    # v2 took effect on 2026-07-01, longer ago than the 90 days a push may reach back: the
+    # report from before it comes as the archive replays it (received then, mapped by the
+    # worker now), the other one is pushed today.
     before_v2 = datetime(2026, 6, 30, 12, 0, tzinfo=SUMMER)
-    push(provider, hospital, {"numICUBedsAvail": 3}, before_v2).raise_for_status()
+    organization = db.execute("SELECT organization_id FROM location WHERE id = %s",
+                              (hospital,)).fetchone()
+    assert organization is not None
+    raw = RawMessage(message_id=uuid.uuid4(), source_format="fhir-r4/MeasureReport",
+                     sector="hospital", provider=organization[0], location_id=hospital,
+                     received_at=before_v2 + timedelta(minutes=1),
+                     payload=measure_report(hospital, {"numICUBedsAvail": 3}, before_v2))
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers, "acks": "all",
+                         "allow.auto.create.topics": False})
+    producer.produce(ingest_topic(platform_settings(stack)), key=hospital.encode(),
+                     value=encode(ingest_message(raw, None)))
+    assert producer.flush(10) == 0
     push(provider, hospital, {"numICUBedsAvail": 5}).raise_for_status()
     wait_for(lambda: stored_count(db, hospital) == 2, timeout=20, what="both reports")
     versions = db.execute(
