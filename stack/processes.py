@@ -79,7 +79,11 @@ def start(
     pid = int(launched.stdout.strip())
     managed = Managed(name, pid, marker, _created(pid))
     created = "" if managed.created is None else repr(managed.created)
-    _pid_file(pid_dir, name).write_text(f"{managed.pid}\n{managed.marker}\n{created}\n")
+    # Written whole or not at all: the supervisor and the tests read it while it is replaced.
+    path = _pid_file(pid_dir, name)
+    partial = path.with_suffix(".pid.partial")
+    partial.write_text(f"{managed.pid}\n{managed.marker}\n{created}\n")
+    partial.replace(path)
     return managed
 
 
@@ -92,10 +96,10 @@ def _created(pid: int) -> float | None:
 
 def find(pid_dir: Path, name: str) -> Managed | None:
     """The process recorded under `name`, if a PID file exists."""
-    path = _pid_file(pid_dir, name)
-    if not path.exists():
-        return None
-    lines = path.read_text().splitlines()
+    try:
+        lines = _pid_file(pid_dir, name).read_text().splitlines()
+    except FileNotFoundError:
+        return None  # never started, or stopped
     created = float(lines[2]) if len(lines) > 2 and lines[2] else None
     return Managed(name, int(lines[0]), lines[1], created)
 
