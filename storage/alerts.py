@@ -153,7 +153,7 @@ NOTIFICATION_SELECT = (
 async def record(conn: Conn, transitions: list[Transition]) -> list[Notification]:
     """Store the new states and their notifications (an event seen before raises nothing);
     webhook deliveries are queued for rules with a webhook."""
-    raised: list[Notification] = []
+    raised: list[int] = []
     for t in transitions:
         await conn.execute(
             "INSERT INTO alert_state (rule_id, subject, firing, since) VALUES (%s, %s, %s, now())"
@@ -173,8 +173,9 @@ async def record(conn: Conn, transitions: list[Transition]) -> list[Notification
         if t.rule.webhook_url:
             await conn.execute("INSERT INTO webhook_delivery (notification_id) VALUES (%s)",
                                (row[0],))
-        raised += await notifications(conn, ids=[row[0]])
-    return raised
+        raised.append(row[0])
+    # Read back once for the whole batch, oldest first (the order they were raised in).
+    return sorted(await notifications(conn, ids=raised), key=lambda n: n.id) if raised else []
 
 
 async def notifications(conn: Conn, *, ids: list[int] | None = None,
