@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from definitions.validation import DefinitionViolation, check_observation, value
 from storage.units import UnitPosition
 from streams.deadletter import DlqLimit
 from streams.stage import DeadLetterQueue, Stage
+from tests.stage_fakes import Event, Message, Stream, Topic
 
 RECEIVED = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -288,47 +288,6 @@ def test_default_limits_are_those_documented() -> None:
     limit = DlqLimit()
     assert (limit.max_invalid_ratio, limit.max_consecutive, limit.min_seen, limit.window) == (
         0.5, 1000, 200, 1000)
-
-
-@dataclass
-class Message:
-    value: bytes
-    partition: int = 0
-    offset: int = 0
-    topic: str = "zc.ingest.v2"
-    key: bytes | None = b"loc"
-
-
-@dataclass
-class Event:
-    message: Message
-
-
-@dataclass
-class Stream:
-    batches: list[list[Event]]
-    acked: list[int] = field(default_factory=list)
-
-    async def noack_take(self, max_: int, within: float) -> AsyncIterator[Sequence[Event]]:
-        for batch in self.batches:
-            yield batch
-
-    async def ack(self, event: Event) -> None:
-        self.acked.append(event.message.offset)
-
-
-class Topic:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, key: Any, value: bytes) -> Any:
-        self.sent.append(value)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    def get_topic_name(self) -> str:
-        return "zc.deadletter.v1"
 
 
 class RefusesEverything(Stage[int]):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from streams.deadletter import DlqLimit
 from streams.stage import DeadLetterQueue, Stage
+from tests.stage_fakes import Event, Message, Stream, Topic
 
 
 def test_scattered_bad_messages_stay_within_the_limit() -> None:
@@ -32,49 +32,6 @@ def test_too_high_a_share_over_the_window_is_a_broken_stage() -> None:
     assert limit.record(valid=5, invalid=9) is None  # too few seen to judge
     reason = limit.record(valid=2, invalid=6)
     assert reason is not None and "15 of the last 22" in reason
-
-
-@dataclass
-class Message:
-    value: bytes
-    partition: int = 0
-    offset: int = 0
-    topic: str = "zc.ingest.v2"
-    key: bytes | None = b"loc"
-
-
-@dataclass
-class Event:
-    message: Message
-
-
-@dataclass
-class Stream:
-    """Stands in for a faust stream: batches without acks, and the acks it was given."""
-
-    batches: list[list[Event]]
-    acked: list[int] = field(default_factory=list)
-
-    async def noack_take(self, max_: int, within: float) -> AsyncIterator[Sequence[Event]]:
-        for batch in self.batches:
-            yield batch
-
-    async def ack(self, event: Event) -> None:
-        self.acked.append(event.message.offset)
-
-
-class Topic:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, key: Any, value: bytes) -> Any:
-        self.sent.append(value)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    def get_topic_name(self) -> str:
-        return "zc.deadletter.v1"
 
 
 class Numbers(Stage[int]):
