@@ -125,7 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.locations = LocationCache()
         app.state.events = EventsHub(settings.kafka_bootstrap_servers, events_topic(settings),
                                      settings.stream_recent_events)
-        app.state.events.start()
+        await app.state.events.start()
         trail.start(pool)
         log.info("api_started", host=settings.api_host, port=settings.api_port)
         try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 import structlog
-from confluent_kafka import OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from core.events import Event, decode, event_id
 
@@ -96,12 +96,19 @@ class EventsHub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Where the tail reads next. Known before the process reports itself started, so an
+        # event produced after that is never skipped by a tail still looking for the end.
+        self._next: int | None = None
+        self._positioned = threading.Event()
 
-    def start(self) -> None:
-        """Start tailing (from the end of the topic)."""
+    async def start(self, ready_within: float = 10.0) -> None:
+        """Start tailing from the end of the topic as it is now; wait (at most `ready_within`
+        s, the broker may be away) until that end is known."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._tail, name="events-hub", daemon=True)
         self._thread.start()
+        if not await asyncio.to_thread(self._positioned.wait, ready_within):
+            log.warning("events_tail_not_positioned", waited_s=ready_within)
 
     async def close(self) -> None:
         """Stop tailing."""
@@ -128,13 +135,21 @@ class EventsHub:
         while not self._stop.is_set():
             consumer = _consumer(self._bootstrap)
             try:
-                consumer.assign([TopicPartition(self._topic, 0, OFFSET_END)])
+                consumer.assign([TopicPartition(self._topic, 0, self._start_offset(consumer))])
+                self._positioned.set()
                 self._poll(consumer)
             except Exception as exc:  # noqa: BLE001 - the tail must outlive a broker outage
                 log.warning("events_tail_failed", error=str(exc))
                 self._stop.wait(1.0)
             finally:
                 consumer.close()
+
+    def _start_offset(self, consumer: Consumer) -> int:
+        """After a broker outage: where the tail stopped (no gap). At start: the end now."""
+        if self._next is not None:
+            return self._next
+        _, high = consumer.get_watermark_offsets(TopicPartition(self._topic, 0), timeout=5.0)
+        return int(high)
 
     def _poll(self, consumer: Consumer) -> None:
         while not self._stop.is_set():
@@ -146,6 +161,7 @@ class EventsHub:
                 if error.code() != KafkaError._PARTITION_EOF:
                     log.info("events_tail_error", error=str(error))
                 continue
+            self._next = int(message.offset() or 0) + 1
             received = _received(message)
             if received is not None and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._deliver, received)
