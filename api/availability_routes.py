@@ -8,10 +8,9 @@ computed as the answer is built, from the rows of the same one query.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -27,7 +26,7 @@ from core.retention import EARLIEST_YEAR
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
 from definitions.rules import RuleSet, Violation
-from storage.availability import LatestFigure, item_matches, live_availability
+from storage.availability import FigureFields, LiveLocation, item_matches, live_locations
 from storage.geo import Point, parse_point
 
 FigureValue = int | float | bool | str | None
@@ -97,7 +96,7 @@ class AvailabilityResponse(BaseModel):
         description="by location id, or nearest first when `near` was given")
 
 
-def typed_value(row: LatestFigure, definition: Definition | None) -> FigureValue:
+def typed_value(row: FigureFields, definition: Definition | None) -> FigureValue:
     """The stored value in the shape of the definition's value type."""
     return number_as(definition, row.value) if row.value_text is None else row.value_text
 
@@ -134,7 +133,7 @@ def implausible_time(observed_at: datetime, now: datetime) -> Flag | None:
                         "stale; do not rely on it until the provider sends it again")
 
 
-def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
+def _figure(row: FigureFields, definition: Definition | None, now: datetime,
             broken: list[Violation]) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
@@ -156,33 +155,30 @@ def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
     )
 
 
-def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
+def _version_of(catalogue: Catalogue, row: FigureFields) -> Definition | None:
     # The figure is explained by the version it was observed under, not by today's version.
     return catalogue.version(row.definition, row.definition_version) or catalogue.get(
         row.definition)
 
 
-def _locations(rows: list[LatestFigure], now: datetime, rules: RuleSet,
+def _locations(rows: Sequence[LiveLocation], now: datetime, rules: RuleSet,
                shown: Collection[str] | None = None) -> list[LocationAvailability]:
     """The locations of `rows` with their figures of the `shown` items (None: all), each
-    flagged with the rules it breaks against the location's other rows."""
+    flagged with the rules it breaks against the location's other figures."""
     catalogue = load_catalogue()
     result = []
-    # Rows come ordered by (distance, location): each location's figures are consecutive.
-    for _, group in groupby(rows, key=lambda r: r.location_id):
-        figures = list(group)
+    for row in rows:
         broken = rules.flags({f.definition: f.value if f.value_text is None else None
-                              for f in figures})
-        first = figures[0]
-        if shown is not None:
-            figures = [f for f in figures if f.definition in shown]
+                              for f in row.figures})
+        figures = row.figures if shown is None else [
+            f for f in row.figures if f.definition in shown]
         if not figures:
             continue  # it reports only items fetched to compare with
         result.append(LocationAvailability(
-            location_id=first.location_id, name=first.location_name,
-            organization_id=first.organization_id, sector=first.sector,
-            roaz_region=first.roaz_region, latitude=first.latitude, longitude=first.longitude,
-            distance_km=None if first.distance_km is None else round(first.distance_km, 2),
+            location_id=row.location_id, name=row.location_name,
+            organization_id=row.organization_id, sector=row.sector,
+            roaz_region=row.roaz_region, latitude=row.latitude, longitude=row.longitude,
+            distance_km=None if row.distance_km is None else round(row.distance_km, 2),
             figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []))
                      for f in figures],
         ))
@@ -301,7 +297,7 @@ async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
     now = datetime.now(UTC)
     shown = frozenset(c for c in codes if filters.item is None or item_matches(c, filters.item))
     rules = load_catalogue().rules.in_force(now.date())
-    rows = await live_availability(
+    rows = await live_locations(
         conn, regions=scope.regions, organization=scope.organization, sector=filters.sector,
         definitions=sorted(shown | rules.partners(shown)), near=filters.near,
         radius_km=filters.radius_km)

@@ -1,14 +1,20 @@
 """`python -m bench` (`make bench`): load a national data set, time the live queries and the sink.
 
-Starts its own embedded PostgreSQL (state in `.bench/`, port 35532) unless DATABASE_URL is set,
-then that database is used (use a scratch one: the bench replaces its own `bench-*` rows there).
-The figures go to stdout and to `.bench/results.json`. Not a test: nothing is asserted about speed.
+Starts its own embedded PostgreSQL (state in `.bench/`, port 35532 or BENCH_POSTGRES_PORT) unless
+DATABASE_URL is set, then that database is used (use a scratch one: the bench replaces its own
+`bench-*` rows there). The figures go to stdout and to `.bench/results.json`. Not a test:
+nothing is asserted about speed.
+
+`--only queries` (or `sink`, `forecast`, `push`, `e2e`; repeatable or comma-separated) runs only
+those parts, `--skip push,e2e` all but those; results.json then holds only theirs (`parts` says
+which ran).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import platform
 import signal
@@ -24,19 +30,30 @@ import structlog
 
 from bench import forecast as forecasts
 from bench import queries
+from bench.background import Background, BackgroundPlan, write_messages
 from bench.database import STATE_DIR, BenchDatabase, bench_database
 from bench.dataset import SECTOR_SHAPE, UNIT_POSITION_EVERY, NationalDataSet
 from bench.e2e import measure_e2e
 from bench.load import LoadReport, load
+from bench.measure import Comparison
 from bench.push import measure_push
-from bench.report import write
-from bench.sink import measure_sink
+from bench.report import live_board, write
+from bench.sink import fresh_rows, measure_marks, measure_sink
 from core.logs import configure_logging
 from storage.migrate import migrate
 from storage.paths import current_path
 
 SEED = 20261122
 RESULTS = STATE_DIR / "results.json"
+PARTS = ("queries", "sink", "forecast", "push", "e2e")
+# Fresh observations (the hours after the history): the sink's, then as many again for the
+# live state's cost to the write, then the background writes of the queries under load.
+SINK_ROWS = 100_000
+BACKGROUND_ROWS = 30_000
+# The background of the queries under load: live queries per second (a ZCV board each), and
+# provider messages written per second (the national rate of issue 9: 20 reports a second).
+BACKGROUND_QUERIES_PER_S = 200.0
+BACKGROUND_WRITES_PER_S = 20.0
 
 log = structlog.get_logger()
 
@@ -77,23 +94,87 @@ def dataset_summary(data: NationalDataSet, loaded: LoadReport) -> dict[str, Any]
     }
 
 
-async def measure(url: str, data: NationalDataSet) -> dict[str, Any]:
-    """The four measurements, one connection, in the order the brief lists them."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        comparisons = [
-            await queries.live_region(conn, data),
-            await queries.live_national(conn),
-            await queries.nearest_ambulances(conn, data, only_available=True),
-            await queries.nearest_ambulances(conn, data, only_available=False),
-            await forecasts.forecast_query(conn),
-        ]
+async def _queries(conn: psycopg.AsyncConnection[Any],
+                   data: NationalDataSet) -> list[Comparison]:
+    before = "per-figure rows, before"
+    return [
+        await queries.live_region(conn, data),
+        await queries.live_national(conn),
+        await queries.live_region(conn, data, way=before, suffix=" (before)"),
+        # A national query took 100 ms and more before: fewer runs keep the bench short.
+        await queries.live_national(conn, way=before, runs=50, suffix=" (before)"),
+        await queries.nearest_ambulances(conn, data, only_available=True),
+        await queries.nearest_ambulances(conn, data, only_available=False),
+    ]
+
+
+async def _under_load(url: str, data: NationalDataSet,
+                      rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The live queries again, now and as before, while the background load runs in a
+    process of its own."""
+    messages = write_messages(rows, STATE_DIR / "background.pickle")
+    plan = BackgroundPlan(url=url, regions=tuple(sorted(data.catalogue.regions)),
+                          rate=BACKGROUND_QUERIES_PER_S, writes_per_s=BACKGROUND_WRITES_PER_S,
+                          messages_file=messages)
+    before, loaded = "per-figure rows, before", " (under load)"
+    try:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            with Background(plan) as background:
+                comparisons = [
+                    await queries.live_region(conn, data, suffix=loaded),
+                    await queries.live_national(conn, suffix=loaded),
+                    await queries.live_region(conn, data, way=before,
+                                              suffix=f" (before){loaded}"),
+                    await queries.live_national(conn, way=before, runs=50,
+                                                suffix=f" (before){loaded}"),
+                ]
+    finally:
+        messages.unlink(missing_ok=True)
+    for c in comparisons:
+        log.info("bench_query", **c.figures())
+    return {"background": background.figures, "queries": [c.figures() for c in comparisons]}
+
+
+def _settle() -> None:
+    # What the bench holds (the data set, the fresh rows) is not what an API process holds:
+    # keep the garbage collector from walking it in the middle of a timed query.
+    gc.collect()
+    gc.freeze()
+
+
+async def measure(db: BenchDatabase, data: NationalDataSet, parts: set[str]) -> dict[str, Any]:
+    """The query and sink measurements, in the order the brief lists them."""
+    results: dict[str, Any] = {}
+    async with await psycopg.AsyncConnection.connect(db.url, autocommit=True) as conn:
+        comparisons: list[Comparison] = []
+        if "queries" in parts:
+            _settle()
+            comparisons += await _queries(conn, data)
+        if "forecast" in parts:
+            comparisons.append(await forecasts.forecast_query(conn))
         for c in comparisons:
             log.info("bench_query", **c.figures())
-        sink = await measure_sink(conn, data)
-    return {"queries": [c.figures() for c in comparisons], "sink": sink.figures()}
+        if comparisons:
+            results["queries"] = [c.figures() for c in comparisons]
+        rows = fresh_rows(data, 2 * SINK_ROWS + BACKGROUND_ROWS)
+        if "sink" in parts:
+            sink = await measure_sink(conn, data, rows[:SINK_ROWS])
+            log.info("bench_sink", **sink.figures())
+            marks = await measure_marks(conn, data, rows[SINK_ROWS:2 * SINK_ROWS],
+                                        server_here=db.embedded)
+            log.info("bench_live_state_marks", **marks)
+            results["sink"] = {**sink.figures(), "live_state_marks": marks}
+    if "queries" in parts:
+        background_rows = rows[2 * SINK_ROWS:]
+        del rows
+        gc.unfreeze()
+        _settle()
+        results["queries_under_load"] = await _under_load(db.url, data, background_rows)
+        results["live_board"] = live_board(results)
+    return results
 
 
-def run(db: BenchDatabase) -> dict[str, Any]:
+def run(db: BenchDatabase, parts: set[str]) -> dict[str, Any]:
     """Migrate, load, measure; returns every figure of the report."""
     log.info("bench_database", database=db.description)
     migrate(db.url)
@@ -101,14 +182,16 @@ def run(db: BenchDatabase) -> dict[str, Any]:
     with psycopg.connect(db.url, autocommit=True) as conn:
         loaded = load(conn, data)
         facts = machine(conn)
-        log.info("bench_forecast_fit_start", note="every series of the national data set")
-        fitted = forecasts.fit(conn, data)
-        log.info("bench_forecast_fit", **fitted)
-        table = forecasts.backtest_table(conn)
-    figures = asyncio.run(measure(db.url, data))
+        if "forecast" in parts:
+            log.info("bench_forecast_fit_start", note="every series of the national data set")
+            fitted = forecasts.fit(conn, data)
+            log.info("bench_forecast_fit", **fitted)
+            forecast = {"fit": fitted, "backtest": forecasts.backtest_table(conn)}
+    figures = asyncio.run(measure(db, data, parts))
+    if "forecast" in parts:
+        figures["forecast"] = forecast
     return {"measured_at": datetime.now(UTC).isoformat(), "database": db.description,
-            "machine": facts, "dataset": dataset_summary(data, loaded), **figures,
-            "forecast": {"fit": fitted, "backtest": table}}
+            "machine": facts, "dataset": dataset_summary(data, loaded), **figures}
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -116,28 +199,45 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> None:
+def _named(values: list[str]) -> set[str]:
+    return {part.strip() for value in values for part in value.split(",") if part.strip()}
+
+
+def _parts(argv: list[str] | None) -> set[str]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", default=[], metavar="PART",
+                        help="run only these parts: " + ", ".join(PARTS)
+                             + " (repeat the option or separate with commas)")
+    parser.add_argument("--skip", action="append", default=[], metavar="PART",
+                        help="run every part but these (repeat or separate with commas)")
+    args = parser.parse_args(argv)
+    chosen, skipped = _named(args.only), _named(args.skip)
+    unknown = (chosen | skipped) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; one of {', '.join(PARTS)}")
+    return (chosen or set(PARTS)) - skipped
+
+
+def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--skip", default="", help="comma-separated parts not to run: push, e2e "
-                                                   "(the queries, sink and forecasts always run)")
-    skip = set(filter(None, parser.parse_args().skip.split(",")))
-    if skip - {"push", "e2e"}:
-        parser.error(f"unknown parts to skip: {sorted(skip - {'push', 'e2e'})}")
+    parts = _parts(argv)
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), process="bench")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.perf_counter()
+    results: dict[str, Any] = {}
     try:
-        with bench_database() as db:
-            results = run(db)
-        if "push" not in skip:
+        if parts & {"queries", "sink", "forecast"}:
+            with bench_database() as db:
+                results = run(db, parts)
+        if "push" in parts:
             log.info("bench_push_start", note="the push path with and without authentication")
             results["push"] = measure_push()
-        if "e2e" not in skip:
+        if "e2e" in parts:
             results["e2e"] = measure_e2e(lambda step: log.info("bench_e2e", step=step))
     except KeyboardInterrupt:
         sys.stderr.write("bench interrupted; its database is stopped\n")
         sys.exit(130)
+    results["parts"] = [part for part in PARTS if part in parts]
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
     write(results, RESULTS)
 

@@ -30,6 +30,7 @@ class BenchDatabase:
 
     url: str
     description: str
+    embedded: bool = False  # the bench's own server, on this machine
 
 
 def bench_config(state_dir: Path = STATE_DIR, port: int = PORT) -> StackConfig:
@@ -69,6 +70,6 @@ def bench_database(config: StackConfig | None = None) -> Iterator[BenchDatabase]
         postgres.start(config)
         url = _fresh_database(config.postgres_port)
         yield BenchDatabase(url, f"embedded PostgreSQL on 127.0.0.1:{config.postgres_port}"
-                                 f" ({config.state_dir})")
+                                 f" ({config.state_dir})", embedded=True)
     finally:
         stop_embedded(config)

@@ -2,6 +2,8 @@
 
 The platform's functions add what an API answer needs (generic filters, ordering, distances,
 typed rows); the raw SQL is the least a hand-written query would do. Their ratio is that cost.
+The live availability is timed the way the API reads it (`live_locations`, the live state) and
+the way it read it before (`live_availability`: one typed row per figure, joined per request).
 """
 
 from __future__ import annotations
@@ -66,33 +68,47 @@ async def _raw(conn: AsyncConn, query: str, params: Any) -> list[tuple[Any, ...]
     return await cur.fetchall()
 
 
-async def live_region(conn: AsyncConn, data: NationalDataSet) -> Comparison:
+# What the API calls now, and the per-figure query it called before (kept as the reference).
+LIVE = {"live state": availability.live_locations,
+        "per-figure rows, before": availability.live_availability}
+
+
+async def live_region(conn: AsyncConn, data: NationalDataSet, *, way: str = "live state",
+                      runs: int = 200, suffix: str = "") -> Comparison:
     """(a) Live availability of one ROAZ region, all sectors; the runs cycle through the ten."""
-    regions = sorted(data.catalogue.regions)
+    regions, query = sorted(data.catalogue.regions), LIVE[way]
 
     async def platform(n: int) -> Any:
-        return await availability.live_availability(conn, region=regions[n % len(regions)],
-                                                    sector=None)
+        return await query(conn, region=regions[n % len(regions)], sector=None)
 
     async def raw(n: int) -> Any:
         return await _raw(conn, RAW_LIVE_REGION, (regions[n % len(regions)],))
 
     await _check_same_size(platform, raw)
-    return await compare("live availability, one region", platform, raw,
-                         note="cycles through the 10 ROAZ regions")
+    return await compare(f"live availability, one region{suffix}", platform, raw, runs=runs,
+                         note=f"{_how(way)}; cycles through the 10 ROAZ regions")
 
 
-async def live_national(conn: AsyncConn) -> Comparison:
+async def live_national(conn: AsyncConn, *, way: str = "live state", runs: int = 200,
+                        suffix: str = "") -> Comparison:
     """(b) Live availability of the whole country."""
+    query = LIVE[way]
 
     async def platform(_: int) -> Any:
-        return await availability.live_availability(conn, region=None, sector=None)
+        return await query(conn, region=None, sector=None)
 
     async def raw(_: int) -> Any:
         return await _raw(conn, RAW_LIVE_NATIONAL, ())
 
     await _check_same_size(platform, raw)
-    return await compare("live availability, national", platform, raw)
+    return await compare(f"live availability, national{suffix}", platform, raw, runs=runs,
+                         warmup=min(20, runs // 5), note=_how(way))
+
+
+def _how(way: str) -> str:
+    if way == "live state":
+        return "storage.availability.live_locations (the live state, what the API reads)"
+    return "storage.availability.live_availability (a typed row per figure: the API before)"
 
 
 async def nearest_ambulances(conn: AsyncConn, data: NationalDataSet,
@@ -133,8 +149,13 @@ def _platform_nearest(conn: AsyncConn, points: list[Point],
     return in_python, "latest_unit_positions + sort in Python"
 
 
+def _figures_in(answer: list[Any]) -> int:
+    # live_locations answers per location, the others per figure.
+    return sum(len(row.figures) if hasattr(row, "figures") else 1 for row in answer)
+
+
 async def _check_same_size(platform: Any, raw: Any) -> None:
     # A benchmark of two queries that answer differently would measure nothing useful.
-    mine, theirs = await platform(0), await raw(0)
-    if len(mine) != len(theirs) or not mine:
-        raise AssertionError(f"platform gave {len(mine)} rows, raw SQL {len(theirs)}")
+    mine, theirs = _figures_in(await platform(0)), len(await raw(0))
+    if mine != theirs or not mine:
+        raise AssertionError(f"platform gave {mine} figures, raw SQL {theirs}")

@@ -16,7 +16,45 @@ BACKTEST_COLUMNS = ("class", "series", "shown_as_forecast", "mae_model", "mae_la
                     "mae_same_hour_last_week", "model_vs_better_baseline", "coverage_model",
                     "coverage_last_value", "coverage_same_hour_last_week")
 SINK_COLUMNS = ("sink", "upsert_rows_per_s", "copy_rows_per_s", "ratio", "batch_p50_ms",
-                "batch_p99_ms")
+                "batch_p99_ms", "refresh_p50_ms", "refresh_p99_ms")
+BOARD_COLUMNS = ("live board", "p50_ms", "p99_ms", "before_p50_ms", "before_p99_ms",
+                 "to_before_p50", "to_before_p99", "under_load_p50_ms", "under_load_p99_ms",
+                 "before_under_load_p50_ms", "before_under_load_p99_ms",
+                 "under_load_to_before_p50", "under_load_to_before_p99")
+# The issue's goals (ms, server side, measured on its machine) next to what the bench measured
+# there before: as shares of "before" they can be checked on any machine, in the same run.
+GOALS = {"one region": ("p99", 10.0, 51.0), "national": ("p50", 20.0, 100.0)}
+
+
+def _by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["query"]: row for row in rows}
+
+
+def live_board(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The live availability per scope, without and with the background load: now, before
+    (the per-figure query, same run, same load), the ratios now ÷ before, and the issue's goal
+    as a share of before."""
+    now = _by_name(results["queries"])
+    loaded = _by_name(results["queries_under_load"]["queries"])
+    board = []
+    for scope, (share, goal_ms, before_ms) in GOALS.items():
+        name = f"live availability, {scope}"
+        mine, old = now[name], now[f"{name} (before)"]
+        load, old_load = loaded[f"{name} (under load)"], loaded[f"{name} (before) (under load)"]
+        board.append({
+            "live board": scope, "p50_ms": mine["p50_ms"], "p99_ms": mine["p99_ms"],
+            "before_p50_ms": old["p50_ms"], "before_p99_ms": old["p99_ms"],
+            "to_before_p50": round(mine["p50_ms"] / old["p50_ms"], 3),
+            "to_before_p99": round(mine["p99_ms"] / old["p99_ms"], 3),
+            "under_load_p50_ms": load["p50_ms"], "under_load_p99_ms": load["p99_ms"],
+            "before_under_load_p50_ms": old_load["p50_ms"],
+            "before_under_load_p99_ms": old_load["p99_ms"],
+            "under_load_to_before_p50": round(load["p50_ms"] / old_load["p50_ms"], 3),
+            "under_load_to_before_p99": round(load["p99_ms"] / old_load["p99_ms"], 3),
+            "goal": f"{share} <= {goal_ms:g} ms where before was {before_ms:g} ms: "
+                    f"<= {goal_ms / before_ms:.3f} of before",
+        })
+    return board
 
 
 def _table(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
@@ -92,28 +130,64 @@ def _forecast_lines(forecast: dict[str, Any]) -> list[str]:
             _table(BACKTEST_COLUMNS, forecast["backtest"])]
 
 
+def _queries_lines(results: dict[str, Any]) -> list[str]:
+    lines = ["", "Queries (ms; raw = minimal hand-written SQL on the same data, same run;"
+                 " ratio = platform / raw):", _table(QUERY_COLUMNS, results["queries"])]
+    if "queries_under_load" in results:
+        loaded = results["queries_under_load"]
+        back = loaded["background"]
+        lines += ["", f"Under load (a process of its own: {back['queries_per_s']} live queries/s "
+                      f"of {back['target_queries_per_s']:g} asked, p50 {back['query_p50_ms']} ms"
+                      f", p99 {back['query_p99_ms']} ms; {back['writes_per_s']} messages "
+                      "written/s; the live-state refresher every second, at most "
+                      f"{back['most_marks_waiting']} marks waiting):",
+                  _table(QUERY_COLUMNS, loaded["queries"])]
+    if "live_board" in results:
+        lines += ["", "Live board (same run; before = the per-figure query the API used before;"
+                      " to_before = now / before):", _table(BOARD_COLUMNS, results["live_board"])]
+        lines += [f"  goal, {row['live board']}: {row['goal']}" for row in results["live_board"]]
+    return lines
+
+
+def _sink_lines(results: dict[str, Any]) -> list[str]:
+    figures = results["sink"]
+    sink = dict(figures, sink=f"upsert_observations, {figures['batch_size']}"
+                              f"/batch ({figures['rows']} rows)")
+    lines = ["", "Sink (ratio = COPY rows/s ÷ upsert rows/s; COPY into an empty copy of the table;"
+                 " refresh = the live-state refresher after each batch, off the write):",
+             _table(SINK_COLUMNS, [sink]),
+             f"  refresher time ÷ write time: {figures['refresh_share_of_write']}"]
+    marks = figures.get("live_state_marks", {})
+    if "skipped" in marks:
+        lines.append(f"  live state's cost to the write: not measured ({marks['skipped']})")
+    elif marks:
+        lines.append(
+            f"  live state's cost to the write ({marks['rows']} more rows, batches alternately "
+            f"with and without its triggers): batch p50 {marks['with_marks_p50_ms']} vs "
+            f"{marks['without_marks_p50_ms']} ms; with ÷ without: wall {marks['wall_ratio']} "
+            f"(pairs' median {marks['wall_ratio_pair_median']}), database CPU "
+            f"{marks['server_cpu_ratio']}")
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
-    """The human-readable report."""
-    machine, data = results["machine"], results["dataset"]
-    sink = dict(results["sink"], sink=f"upsert_observations, {results['sink']['batch_size']}"
-                                      f"/batch ({results['sink']['rows']} rows)")
-    parts = [
-        f"Machine: {machine['cores']} cores, {machine['cpu']}; {machine['postgres']}"
-        f" ({results['database']}, storage path {machine['storage_path']})",
-        "Data set: " + ", ".join(f"{name} {count:,}" for name, count in data["rows"].items()),
-        f"Locations per sector: {data['locations']} (the 25 ambulance ones are the RAV regions"
-        f" the migrations seed); mobile units: {data['units']}",
-        f"History: {data['history']}, hourly {data.get('hourly_history', 'none')}"
-        f" ({data['positions_every']}); loaded in"
-        f" {data['load_seconds']:.1f} s",
-        "",
-        "Queries (ms; raw = minimal hand-written SQL on the same data, same run;"
-        " ratio = platform / raw):",
-        _table(QUERY_COLUMNS, results["queries"]),
-        "",
-        "Sink (ratio = COPY rows/s ÷ upsert rows/s; COPY into an empty copy of the table):",
-        _table(SINK_COLUMNS, [sink]),
-    ]
+    """The human-readable report (of the parts that ran)."""
+    parts: list[str] = []
+    if "machine" in results:
+        machine, data = results["machine"], results["dataset"]
+        parts += [
+            f"Machine: {machine['cores']} cores, {machine['cpu']}; {machine['postgres']}"
+            f" ({results['database']}, storage path {machine['storage_path']})",
+            "Data set: " + ", ".join(f"{name} {count:,}" for name, count in data["rows"].items()),
+            f"Locations per sector: {data['locations']} (the 25 ambulance ones are the RAV"
+            f" regions the migrations seed); mobile units: {data['units']}",
+            f"History: {data['history']}, hourly {data.get('hourly_history', 'none')}"
+            f" ({data['positions_every']}); loaded in {data['load_seconds']:.1f} s",
+        ]
+    if "queries" in results:
+        parts += _queries_lines(results)
+    if "sink" in results:
+        parts += _sink_lines(results)
     if "forecast" in results:
         parts += _forecast_lines(results["forecast"])
     if "push" in results:
@@ -124,7 +198,8 @@ def render(results: dict[str, Any]) -> str:
                   _table(PUSH_COLUMNS, _push_rows(push))]
     if "e2e" in results:
         parts += _e2e_lines(results["e2e"])
-    notes = [f"  {q['query']}: {q['note']}" for q in results["queries"] if q.get("note")]
+    rows = results.get("queries", []) + results.get("queries_under_load", {}).get("queries", [])
+    notes = [f"  {q['query']}: {q['note']}" for q in rows if q.get("note")]
     return "\n".join([*parts, "", "Notes:", *notes, ""]) if notes else "\n".join(parts) + "\n"
 
 

@@ -133,6 +133,20 @@ ROLLUP_BACKLOG = Gauge(
     "zc_rollup_backlog_buckets",
     "Touched 5-minute buckets waiting for the plain path's roll-up refresher.",
 )
+LIVE_STATE_MARKS_REFRESHED = Counter(
+    "zc_live_state_marks_refreshed_total",
+    "Marks of written locations whose live documents the refresher rewrote (one mark per "
+    "writing statement).",
+)
+LIVE_STATE_BACKLOG = Gauge(
+    "zc_live_state_backlog_marks",
+    "Marks of written locations waiting for the live-state refresher (live queries compute "
+    "those locations' figures on the spot meanwhile).",
+)
+LIVE_STATE_LAG = Gauge(
+    "zc_live_state_lag_seconds",
+    "Age of the oldest mark waiting for the live-state refresher (0 when none waits).",
+)
 PRODUCER_RESETS = Counter(
     "zc_producer_resets_total",
     "Times the API's Kafka producer was recreated after a fatal error.",
@@ -144,8 +158,8 @@ PARTITIONS_ASSIGNED = Gauge(
 )
 TIMER_FAILURES = Counter(
     "zc_stream_timer_failures_total",
-    "Rounds of a stream worker's timer (reconcile, refresh-rollups) that failed and wait for "
-    "the next round.",
+    "Rounds of a stream worker's timer (reconcile, refresh-rollups, refresh-live-state, ...) "
+    "that failed and wait for the next round.",
     ["timer"],
 )
 
@@ -159,5 +173,6 @@ for _stage in ("store", "lsiv", "alerts"):
     STAGE_HALTS.labels(stage=_stage)
 for _reason in ("log lost", "overtaken", "waited"):
     MESSAGES_RECONCILED.labels(reason=_reason)
-for _timer in ("reconcile", "refresh-rollups", "stale-watcher", "webhooks"):
+for _timer in ("reconcile", "refresh-rollups", "refresh-live-state", "stale-watcher",
+               "webhooks"):
     TIMER_FAILURES.labels(timer=_timer)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     reconcile_seconds: float = Field(default=3.0, gt=0)
     # How often the plain path's roll-ups catch up with the buckets the writes touched.
     rollup_refresh_seconds: float = Field(default=1.0, gt=0)
+    # How often the live state's documents catch up with the locations the writes marked
+    # (storage/live_state.py). Live queries are exact at any lag; a shorter one keeps them cheap.
+    live_state_refresh_seconds: float = Field(default=1.0, gt=0)
     # Live events (/v1/stream): how often the worker looks for figures that went past their
     # freshness deadline, the least time between two position events of one unit, how many
     # recent events each API process keeps for clients that reconnect, and the heartbeat.

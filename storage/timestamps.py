@@ -39,6 +39,12 @@ def _clamped_binary(data: Buffer) -> datetime:
     return EARLIEST if micros < 0 else LATEST
 
 
+def nearest_time(text: str) -> datetime:
+    """The representable time nearest to a time PostgreSQL printed that Python cannot hold
+    (`… BC`, `-infinity`: EARLIEST; a year after 9999, `infinity`: LATEST)."""
+    return _clamped_text(text.encode())
+
+
 class _Lenient(Loader):
     """psycopg's own timestamptz loader, clamping what it cannot represent."""
 

@@ -3,7 +3,8 @@
 - `store`: ingest messages -> PostgreSQL / TimescaleDB (streams/store.py)
 - `lsiv`: the LSIV feed -> units, fleet statuses -> ingest messages (streams/lsiv.py)
 - timers: the reconciler (broker log loss) and the plain path's roll-up refresher
-  (streams/recovery.py); the stale watcher (streams/events.py)
+  (streams/recovery.py); the live-state refresher (streams/live_state.py); the stale watcher
+  (streams/events.py)
 - every store batch and the stale watcher send what changed to the events topic
 - `alerts`: events -> alert states, notifications (-> events topic), webhook queue
   (streams/alerts.py); the `webhooks` timer delivers them
@@ -25,6 +26,7 @@ from core.topics import deadletter_topic, events_topic, ingest_topic, lsiv_topic
 from streams.alerts import AlertStage, WebhookSender
 from streams.deadletter import DlqLimit
 from streams.events import EventSender, StaleWatcher
+from streams.live_state import LiveStateRefresher
 from streams.lsiv import register_lsiv
 from streams.recovery import Reconciler, RollupRefresher
 from streams.sink import Sink
@@ -115,6 +117,7 @@ def create_app(settings: Settings) -> faust.App:
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
                             send, halt, caught_up)
     refresher = RollupRefresher(pool)
+    live_state = LiveStateRefresher(pool)
     watcher = StaleWatcher(sink, events)
 
     async def reconcile() -> None:
@@ -122,6 +125,9 @@ def create_app(settings: Settings) -> faust.App:
 
     async def refresh_rollups() -> None:
         await _survive("refresh-rollups", refresher.run_once, pool)
+
+    async def refresh_live_state() -> None:
+        await _survive("refresh-live-state", live_state.run_once, pool)
 
     def watches() -> bool:
         """One worker of the group looks for stale figures (else each would send the same
@@ -148,6 +154,8 @@ def create_app(settings: Settings) -> faust.App:
 
     app.timer(interval=settings.reconcile_seconds, name="reconcile")(reconcile)
     app.timer(interval=settings.rollup_refresh_seconds, name="refresh-rollups")(refresh_rollups)
+    app.timer(interval=settings.live_state_refresh_seconds,
+              name="refresh-live-state")(refresh_live_state)
     app.timer(interval=settings.stale_check_seconds, name="stale-watcher")(watch_staleness)
     app.timer(interval=settings.webhook_poll_seconds, name="webhooks")(send_webhooks)
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]

@@ -20,11 +20,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from storage.availability import live_availability
+from storage.availability import LatestFigure, LiveLocation, live_availability, live_locations
 from storage.busyness import region_figures
 from storage.forecasts import hourly_series
 from storage.geo import Point, distance_sql, haversine_km, near_params
 from storage.history import Scope, history
+from storage.live_state import catch_up
 from storage.providers import (
     Rejection,
     provider_deliveries,
@@ -410,3 +411,103 @@ def test_hourly_series_for_the_forecasts(query_conn: QueryConn, seeded: Seeded) 
              if r.location_id in {seeded.loc(p) for p in PLACES}}
     assert found == {(seeded.loc("leiden"), "west"): ([1, 2], [14.0, 16.0]),
                      (seeded.loc("utrecht"), "midden-nederland"): ([1, 2], [25.0, 27.0])}
+
+
+# --- the live state (live_location): the same answers as the per-figure query ---------------
+
+LIVE_FILTERS: list[dict[str, Any]] = [
+    {}, {"region": "west"}, {"regions": ["west", "midden-nederland"]}, {"sector": "hap"},
+    {"item": "hospital.beds.ic"}, {"definitions": ["hospital.seh.patients"]},
+    {"near": Point(52.1601, 4.4970), "radius_km": 60},
+    {"near": Point(52.1601, 4.4970), "item": "hospital.seh"},
+]
+
+
+def _figures_of(locations: list[LiveLocation], data: Seeded) -> list[tuple[Any, ...]]:
+    return [(loc.location_id, loc.location_name, loc.organization_id, loc.sector,
+             loc.roaz_region, loc.latitude, loc.longitude, loc.distance_km, f.definition,
+             f.definition_version, f.value, f.value_text, f.not_reported_reason, f.observed_at)
+            for loc in _ours(locations, data) for f in loc.figures]
+
+
+def _rows_of(rows: list[LatestFigure], data: Seeded) -> list[tuple[Any, ...]]:
+    return [(r.location_id, r.location_name, r.organization_id, r.sector, r.roaz_region,
+             r.latitude, r.longitude, r.distance_km, r.definition, r.definition_version, r.value,
+             r.value_text, r.not_reported_reason, r.observed_at) for r in _ours(rows, data)]
+
+
+def _same_as_per_figure(query_conn: QueryConn, data: Seeded, **filters: Any) -> None:
+    live = _figures_of(query_conn.run(live_locations, **filters), data)
+    assert live == _rows_of(query_conn.run(live_availability, **filters), data), filters
+    assert live or filters.get("sector") == "hap", filters
+
+
+async def _catch_up_all(conn: psycopg.AsyncConnection[Any]) -> int:
+    taken = 0
+    while (done := await catch_up(conn, max_marks=100)) > 0:
+        taken += done
+    return taken
+
+
+def _waiting(query_conn: QueryConn, data: Seeded) -> int:
+    with query_conn.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM live_location_pending, unnest(location_ids) s"
+                           " WHERE s LIKE %s", (f"%-{data.suffix}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_live_locations_answer_as_the_per_figure_query_before_and_after_the_refresher(
+    query_conn: QueryConn, seeded: Seeded,
+) -> None:
+    # Written with plain SQL: marked, not refreshed, so the live query computes them itself.
+    for filters in LIVE_FILTERS:
+        _same_as_per_figure(query_conn, seeded, **filters)
+    query_conn.run(_catch_up_all)
+    assert _waiting(query_conn, seeded) == 0
+    for filters in LIVE_FILTERS:  # now from the documents
+        _same_as_per_figure(query_conn, seeded, **filters)
+
+
+def test_live_state_follows_inserts_updates_and_deletes(query_conn: QueryConn,
+                                                        seeded: Seeded) -> None:
+    # A location of its own (another organisation), so the other tests' counts stay as they are.
+    place, org = seeded.loc("live"), f"sq-live-org-{seeded.suffix}"
+    with query_conn.connect() as conn:
+        conn.execute("INSERT INTO organization (id, name, resource) VALUES (%s, 'Live', '{}')",
+                     (org,))
+        conn.execute("INSERT INTO location (id, organization_id, name, sector, roaz_region,"
+                     " latitude, longitude, resource) VALUES (%s, %s, 'Live', 'hospital',"
+                     " 'oost', 52.2, 6.1, '{}')", (place, org))
+        add_observation(conn, place, "hospital.beds.ic.available",
+                        seeded.now - timedelta(minutes=3), 4)
+        add_observation(conn, place, "hospital.seh.status", seeded.now - timedelta(minutes=2),
+                        "open")
+
+    def figures() -> list[tuple[str, Any]]:
+        found = [loc for loc in query_conn.run(live_locations, region="oost")
+                 if loc.location_id == place]
+        return [(f.definition, f.value if f.value_text is None else f.value_text)
+                for loc in found for f in loc.figures]
+
+    assert figures() == [("hospital.beds.ic.available", 4), ("hospital.seh.status", "open")]
+    query_conn.run(_catch_up_all)
+    assert figures() == [("hospital.beds.ic.available", 4), ("hospital.seh.status", "open")]
+    # A newer figure: right away (marked), and after the refresher (from the document).
+    with query_conn.connect() as conn:
+        add_observation(conn, place, "hospital.seh.status", seeded.now - timedelta(minutes=1),
+                        "stop")
+    assert figures()[1] == ("hospital.seh.status", "stop")
+    query_conn.run(_catch_up_all)
+    assert figures()[1] == ("hospital.seh.status", "stop")
+    with query_conn.connect() as conn:
+        conn.execute("DELETE FROM latest_observation WHERE location_id = %s"
+                     " AND definition = 'hospital.seh.status'", (place,))
+    assert figures() == [("hospital.beds.ic.available", 4)]
+    with query_conn.connect() as conn:
+        conn.execute("DELETE FROM latest_observation WHERE location_id = %s", (place,))
+    assert figures() == []
+    query_conn.run(_catch_up_all)
+    assert figures() == []
+    with query_conn.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM live_location WHERE location_id = %s",
+                            (place,)).fetchone() == (0,)

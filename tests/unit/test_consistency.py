@@ -19,7 +19,8 @@ from core.refusals import RULE_SYSTEM
 from definitions import load_catalogue
 from stack.demo import HOSPITALS, hospital_figures, measure_report
 from stack.demo_sectors import SITES, _nedocs, _site_messages
-from storage.availability import LatestFigure
+from storage.availability import LatestFigure, LiveLocation
+from storage.live_state import LiveFigure
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ITEM_SYSTEM = "https://zorgcapaciteit.nl/fhir/CodeSystem/capacity-item"
@@ -151,6 +152,19 @@ def row(location: str, definition: str, value: float | None,
 RULES = load_catalogue().rules.in_force(NOW.date())
 
 
+def located(rows: list[LatestFigure]) -> list[LiveLocation]:
+    """`rows` as the live state gives them: one per location, its figures inside."""
+    by_location: dict[str, list[LatestFigure]] = {}
+    for r in rows:
+        by_location.setdefault(r.location_id, []).append(r)
+    return [LiveLocation(first.location_id, first.location_name, first.organization_id,
+                         first.sector, first.roaz_region, first.latitude, first.longitude,
+                         first.distance_km,
+                         [LiveFigure(f.definition, f.definition_version, f.value, f.value_text,
+                                     f.not_reported_reason, f.observed_at) for f in figures])
+            for figures in by_location.values() for first in figures[:1]]
+
+
 def flags(locations: list[Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return {(loc.location_id, f.definition): [json.loads(flag.model_dump_json(by_alias=True))
                                              for flag in f.flags]
@@ -162,7 +176,7 @@ def test_figures_of_different_messages_are_flagged_together() -> None:
     rows = [row("a", "hospital.beds.ic.occupied", 9), row("a", "hospital.beds.ic.staffed", 5, 60),
             row("a", "hospital.beds.ic.available", None),
             row("b", "hospital.beds.ic.occupied", 4), row("b", "hospital.beds.ic.staffed", 5)]
-    found = flags(_locations(rows, NOW, RULES))
+    found = flags(_locations(located(rows), NOW, RULES))
     [flag] = found[("a", "hospital.beds.ic.occupied")]
     assert flag == {
         "rule": "hospital.beds.ic.occupied-within-staffed", "rule_version": 1,
@@ -180,7 +194,7 @@ def test_figures_of_different_messages_are_flagged_together() -> None:
 def test_items_read_only_to_compare_with_are_left_out() -> None:
     rows = [row("a", "hospital.beds.ic.available", 3), row("a", "hospital.beds.ic.staffed", 2),
             row("b", "hospital.beds.ic.staffed", 8)]
-    locations = _locations(rows, NOW, RULES, shown={"hospital.beds.ic.available"})
+    locations = _locations(located(rows), NOW, RULES, shown={"hospital.beds.ic.available"})
     assert [(loc.location_id, [f.definition for f in loc.figures]) for loc in locations] == [
         ("a", ["hospital.beds.ic.available"])]
     [flag] = locations[0].figures[0].flags
