@@ -57,7 +57,7 @@ def _register(router: APIRouter, adapter: Adapter) -> None:
         payload = await read_payload(request, adapter)
         return await accept(payload, adapter, conn=conn, producer=producer, settings=settings,
                             principal=principal, audit=audit, locations=locations,
-                            limits=limits)
+                            limits=limits, size=len(await request.body()))
 
     assert adapter.path is not None
     declare_body(push, body_kind_of(adapter))
