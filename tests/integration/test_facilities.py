@@ -25,7 +25,8 @@ def _period(resource: dict[str, object]) -> dict[str, str]:
     assert isinstance(meta, dict)
     extension = meta["extension"][0]
     assert extension["url"] == VALID_PERIOD_URL
-    return extension["valuePeriod"]  # type: ignore[no-any-return]
+    period: dict[str, str] = extension["valuePeriod"]
+    return period
 
 
 def test_changes_are_kept_with_their_validity_period(platform: Platform) -> None:

@@ -21,7 +21,7 @@ from fhirpy.base.exceptions import ForbiddenError, OperationOutcome, ResourceNot
 
 from stack import demo
 from stack.config import StackConfig
-from tests.identities import Platform
+from tests.identities import Platform, token_of
 from tests.integration.helpers import push, stored_count
 from tests.waiting import wait_for
 
@@ -33,7 +33,7 @@ BUSYNESS = "https://zorgcapaciteit.nl/fhir/Measure/busyness"
 
 def _token(client: httpx.Client) -> str:
     client.get("/v1/definitions").raise_for_status()  # signs the client in
-    token = client.auth.token  # type: ignore[union-attr]
+    token = token_of(client)
     assert token is not None
     return str(token)
 

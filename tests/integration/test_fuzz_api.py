@@ -113,7 +113,7 @@ def read_junit(path: Path) -> Findings:
         label = case.get("name", "")
         found.tested.add(label)
         for failure in (*case.iter("failure"), *case.iter("error")):
-            text = failure.text or failure.get("message", "")
+            text = failure.text or failure.get("message") or ""
             codes = FAILURE_CODE.findall(text) or [("error", text[:200])]
             for code, _ in codes:
                 found.failures.setdefault(label, {})[code] = text
