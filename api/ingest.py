@@ -32,6 +32,7 @@ from core.identity import Principal
 from core.ingest import IngestMessage, encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
+from core.mobile_units import sector_of
 from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
@@ -43,8 +44,6 @@ from storage.units import get_unit
 
 log = structlog.get_logger()
 Conn = psycopg.AsyncConnection[Any]
-# The sector a mobile unit's messages belong to, by its kind.
-_UNIT_SECTOR = {"ambulance": "ambulance", "hap-visit-car": "hap", "district-nurse": "vvt"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ async def _subject(conn: Conn, adapter: Adapter, subject_id: str, principal: Pri
                                       f"{subject_id}")])
         audit.target = f"MobileUnit/{unit.id}"
         check_may_report_on(principal, unit.id, unit.organization_id, audit.target)
-        return Subject(unit.id, unit.organization_id, _UNIT_SECTOR[unit.kind])
+        return Subject(unit.id, unit.organization_id, sector_of(unit.kind))
     location = await locations.get(conn, subject_id)
     if location is None:
         raise AdapterError([error("not-found", "subject",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +22,7 @@ from api.ownership import (
 )
 from core.credentials import device_key_hash, new_secret
 from core.identity import Principal, Role
+from core.mobile_units import UnitKind
 from core.refusals import BusinessRule, Invalid, NotFound, error
 from definitions import load_catalogue
 from storage.clients import replace_device_key, revoke_device_keys
@@ -38,7 +39,7 @@ class MobileUnitIn(BaseModel):
     """A mobile unit as registered by its operator."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
+    kind: UnitKind
     organization_id: str = Field(max_length=64,
                                  description="registered Organization that operates the unit")
     label: str = Field(min_length=1, max_length=MAX_NAME_CHARS,
