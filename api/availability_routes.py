@@ -238,11 +238,15 @@ def check_item(item: str | None, codes: list[str]) -> None:
                       f"starts with {item!r}; see GET /v1/definitions", "item")
 
 
+# The codes the checks above take, as the document's enums (the same lists, declared once).
+REGION_CODES = {"enum": sorted(load_catalogue().regions)}
+SECTOR_CODES = {"enum": list(SECTORS)}
 Region = Annotated[str | None, Query(description="ROAZ region code, e.g. `west`; omit for "
-                                                 "national")]
+                                                 "national", json_schema_extra=REGION_CODES)]
 Neighbours = Annotated[bool, Query(description="also the regions bordering `region`")]
 SectorFilter = Annotated[str | None, Query(description="sector of the location: "
-                                                       + ", ".join(SECTORS))]
+                                                       + ", ".join(SECTORS),
+                                           json_schema_extra=SECTOR_CODES)]
 Item = Annotated[str | None, Query(
     description="a definition code (`hospital.beds.ic.available`) or a prefix of whole "
                 "dot-separated segments (`hospital.beds.ic`, `vvt.beds.elv_palliative`)")]

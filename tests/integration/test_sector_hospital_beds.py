@@ -207,7 +207,7 @@ def test_a_mapping_with_an_unknown_category_is_refused(hospital: Hospital) -> No
 
 def test_lpz_csv_for_a_location_without_mapping_is_refused(hospital: Hospital) -> None:
     response = _push_csv(hospital.client, _csv(hospital.id, _now(), *GOOD_ROWS))
-    assert response.status_code == 422
+    assert response.status_code == 404
     issue = response.json()["issue"][0]
     assert issue["code"] == "not-found" and issue["expression"] == ["mapping"]
 

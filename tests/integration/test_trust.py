@@ -376,7 +376,7 @@ def test_the_token_endpoint_speaks_oauth(stack: StackConfig, platform: Platform,
     assert wrong_secret.json()["resourceType"] == "OperationOutcome"
     not_provider_org = admin.post("/v1/admin/clients", json={"organization": "nobody-here",
                                                              "role": "provider"})
-    assert not_provider_org.status_code == 422
+    assert not_provider_org.status_code == 404
     no_region = admin.post("/v1/admin/clients", json={"organization": "zcv-x", "role": "zcv"})
     assert no_region.status_code == 422 and "region" in _diagnostics(no_region)
 
