@@ -73,7 +73,7 @@ def test_a_healthcare_service_offers_care_at_registered_locations(platform: Plat
 
     orphan = {**service, "location": [{"reference": "Location/not-there"}]}
     refused = provider.put(f"/fhir/HealthcareService/{service_id}", json=orphan)
-    assert refused.status_code == 422
+    assert refused.status_code == 404  # what it names is not registered
     assert refused.json()["issue"][0]["expression"] == ["HealthcareService.location[0]"]
 
 

@@ -137,7 +137,7 @@ def test_bed_bundle_naming_an_unregistered_ward_stores_nothing(
     provider = hospital.client
     unregistered = f"{hospital.id}-c2"
     response = _push_bundle(provider, _bundle(hospital, _now(), ward_id=unregistered))
-    assert response.status_code == 422, response.text
+    assert response.status_code == 404, response.text  # what it names is not registered
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert any(f"Location/{unregistered}" in i["diagnostics"] for i in outcome["issue"])
