@@ -20,9 +20,9 @@ from adapters import fhir_schema
 from adapters.base import AdapterError, Issue, error
 from adapters.fhir import reference_id, validate_resource
 from adapters.fhir_schema import SERVICE_AREA
+from core.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 from definitions import load_catalogue
 from definitions.catalogue import SECTORS
-from storage.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 
 URA_SYSTEM = "http://fhir.nl/fhir/NamingSystem/ura"
 AGB_SYSTEM = "http://fhir.nl/fhir/NamingSystem/agb-z"
