@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from api import (
     admin_routes,
     alert_routes,
+    appointment_routes,
     availability_routes,
     busyness_routes,
     console_routes,
@@ -38,6 +39,7 @@ from api import (
     osmand_routes,
     registry_routes,
     stream_routes,
+    task_routes,
     units_routes,
 )
 from api.access import Authenticator, Public, add_route
@@ -59,7 +61,7 @@ ROUTERS = (oauth_routes, fhir_capability, fhir_facility_routes, fhir_search_rout
            ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
            forecast_routes,
-           alert_routes, admin_routes,
+           alert_routes, appointment_routes, task_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
 
 
