@@ -387,7 +387,7 @@ def router() -> APIRouter:
               responses=NOT_KNOWN, rule=Access(CAPACITY_READERS, "read appointments", "read"))
     add_route(built, "/Appointment/{appointment_id}/$cancel", cancel, methods=["POST"],
               response_model=AppointmentOut, response_class=FhirJSONResponse,
-              responses={**NOT_KNOWN, **CONFLICT},
+              responses={**NOT_KNOWN, **CONFLICT}, never={422},
               rule=Access(CAPACITY_READERS, "cancel appointments", "write"))
     add_route(built, "/AppointmentResponse", respond, methods=["POST"],
               response_model=AppointmentOut, response_class=FhirJSONResponse,

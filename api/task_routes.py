@@ -243,7 +243,8 @@ async def _act(conn: ConnDep, principal: Principal, kind: str, task_id: uuid.UUI
                   requester=found.requester_organization, what=what)
     now = datetime.now(UTC)
     current = shown_status(found.status, found.expires_at, now)  # type: ignore[arg-type]
-    if current == "failed" and found.status == "requested":
+    if current == "failed":  # only an expired request fails
+
         raise Conflict(f"{what} expired unanswered at {found.expires_at.isoformat()}",
                        "task_id")
     status = task_after(current, action, by, what)
