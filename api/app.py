@@ -51,9 +51,11 @@ from api.location_cache import LocationCache
 from api.producer import RawProducer
 from api.revocations import Revocations
 from api.tokens import TokenVerifier
+from core.metrics import declare_planning
 from core.ratelimit import RateLimiter
 from core.settings import Settings
 from core.topics import events_topic
+from definitions.planning import load_planning
 from storage.timestamps import read_times_leniently
 
 log = structlog.get_logger()
@@ -145,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.2.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
     )
     errors.install(app)
+    declare_planning(load_planning().metric_pairs())
     app.state.limits = limits = RequestLimits.of(settings)
     # Inside the audit middleware: a body refused while it is read is audited, with its id.
     app.add_middleware(RequestLimitsMiddleware, limits=limits)

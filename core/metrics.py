@@ -189,3 +189,17 @@ PLANNING_EVENTS_SENT = Counter(
     "zc_planning_events_sent_total",
     "Planning events sent from the outbox to the events topic.",
 )
+PLANNING_OUTCOMES = ("requested", "conflict", "accepted", "declined", "cancelled", "completed",
+                     "expired")
+
+
+def declare_planning(pairs: list[tuple[str, str]]) -> None:
+    """Give every (kind, sector) the planning module serves its series before the first
+    request (a panel's increase() then counts the first one); pairs from
+    definitions/planning.py `metric_pairs`."""
+    for kind, sector in pairs:
+        for outcome in PLANNING_OUTCOMES:
+            PLANNING_REQUESTS.labels(kind=kind, sector=sector, outcome=outcome)
+        PLANNING_ANSWER_SECONDS.labels(kind=kind, sector=sector)
+        PLANNING_OPEN_REQUESTS.labels(kind=kind, sector=sector)
+        PLANNING_OLDEST_OPEN_SECONDS.labels(kind=kind, sector=sector)

@@ -72,6 +72,13 @@ class Planning(BaseModel):
         """Each holdable category by the item its holds count against."""
         return {c.available: c for c in self.hold_categories}
 
+    def metric_pairs(self) -> list[tuple[str, str]]:
+        """Every (kind, sector) a planning request can be of: the metrics' label sets."""
+        pairs = {("appointment", "gp-practice")}
+        pairs |= {("hold", c.sector) for c in self.hold_categories}
+        pairs |= {("visit", u.sector) for u in self.visit_units}
+        return sorted(pairs)
+
     def visit_unit(self, kind: str) -> VisitUnit | None:
         """A requestable unit kind; None when visits cannot be requested of it."""
         return next((u for u in self.visit_units if u.kind == kind), None)

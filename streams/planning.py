@@ -33,7 +33,9 @@ from core.metrics import (
     PLANNING_OLDEST_OPEN_SECONDS,
     PLANNING_OPEN_REQUESTS,
     PLANNING_REQUESTS,
+    declare_planning,
 )
+from definitions.planning import load_planning
 from storage import audit as audit_store
 from storage import planning as store
 from storage.planning import Task
@@ -91,6 +93,7 @@ class PlanningTimer:
         self._sink = sink
         self._events = events
         self._retention_days = retention_days
+        declare_planning(load_planning().metric_pairs())
 
     async def run_once(self) -> None:
         """One round."""
@@ -110,8 +113,9 @@ class PlanningTimer:
 
     async def _measure(self, conn: Conn, _: None) -> None:
         seen = await store.open_requests(conn)
-        PLANNING_OPEN_REQUESTS.clear()
-        PLANNING_OLDEST_OPEN_SECONDS.clear()
+        for kind, sector in load_planning().metric_pairs():  # none open: 0, not gone
+            PLANNING_OPEN_REQUESTS.labels(kind=kind, sector=sector).set(0)
+            PLANNING_OLDEST_OPEN_SECONDS.labels(kind=kind, sector=sector).set(0)
         for kind, sector, count, oldest in seen:
             PLANNING_OPEN_REQUESTS.labels(kind=kind, sector=sector).set(count)
             PLANNING_OLDEST_OPEN_SECONDS.labels(kind=kind, sector=sector).set(oldest)
