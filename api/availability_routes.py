@@ -22,13 +22,16 @@ from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.ownership import read_scope
 from core.identity import Principal
+from core.planning import free_after_bookings, held_figure
 from core.refusals import Invalid
 from core.retention import EARLIEST_YEAR
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
+from definitions.planning import load_planning
 from definitions.rules import RuleSet, Violation
 from storage.availability import LatestFigure, item_matches, live_availability
 from storage.geo import Point, parse_point
+from storage.planning import PlanningCounts, planning_counts
 
 FigureValue = int | float | bool | str | None
 
@@ -69,6 +72,16 @@ class Figure(BaseModel):
         default_factory=list,
         description="consistency rules this figure breaks with the location's other latest "
                     "figures; empty when they fit or cannot be compared (not reported)")
+    held: int | None = Field(
+        None, description="bed items that can be held (docs/planning.md): places held by ZCVs "
+                          "now; `value` stays the provider's own figure")
+    available_unheld: int | None = Field(
+        None, description="bed items that can be held: `value` minus `held`, never below 0; "
+                          "null when the figure is not reported")
+    booked: int | None = Field(
+        None, description="free-consult items: slots booked through the platform that the "
+                          "practice's latest agenda still counted as free; already subtracted "
+                          "from `value`")
 
 
 class LocationAvailability(BaseModel):
@@ -134,10 +147,24 @@ def implausible_time(observed_at: datetime, now: datetime) -> Flag | None:
                         "stale; do not rely on it until the provider sends it again")
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What the planning module adds to one figure: live holds or counted bookings."""
+
+    held: int | None = None
+    booked: int | None = None
+
+
 def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
-            broken: list[Violation]) -> Figure:
+            broken: list[Violation], planned: Planned = Planned()) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
+    held = unheld = None
+    if planned.held is not None:
+        side = held_figure(row.value, planned.held)
+        held, unheld = side.held, side.available_unheld
+    if planned.booked is not None:
+        value = free_after_bookings(row.value, planned.booked)
     odd_time = implausible_time(row.observed_at, now)
     flags = [_flag(violation, row.definition) for violation in broken]
     return Figure(
@@ -153,6 +180,7 @@ def _figure(row: LatestFigure, definition: Definition | None, now: datetime,
                                        if definition else True),
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
         flags=flags if odd_time is None else [odd_time, *flags],
+        held=held, available_unheld=unheld, booked=planned.booked,
     )
 
 
@@ -163,7 +191,8 @@ def _version_of(catalogue: Catalogue, row: LatestFigure) -> Definition | None:
 
 
 def _locations(rows: list[LatestFigure], now: datetime, rules: RuleSet,
-               shown: Collection[str] | None = None) -> list[LocationAvailability]:
+               shown: Collection[str] | None = None,
+               counts: PlanningCounts | None = None) -> list[LocationAvailability]:
     """The locations of `rows` with their figures of the `shown` items (None: all), each
     flagged with the rules it breaks against the location's other rows."""
     catalogue = load_catalogue()
@@ -183,10 +212,33 @@ def _locations(rows: list[LatestFigure], now: datetime, rules: RuleSet,
             organization_id=first.organization_id, sector=first.sector,
             roaz_region=first.roaz_region, latitude=first.latitude, longitude=first.longitude,
             distance_km=None if first.distance_km is None else round(first.distance_km, 2),
-            figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []))
-                     for f in figures],
+            figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []),
+                             _planned(f, counts)) for f in figures],
         ))
     return result
+
+
+def _planned(row: LatestFigure, counts: PlanningCounts | None) -> Planned:
+    if counts is None:
+        return Planned()
+    key = (row.location_id, row.definition)
+    planning = load_planning()
+    if row.definition in planning.held_items():
+        return Planned(held=counts.held.get(key, 0))
+    if any(w.item == row.definition for w in planning.consult_windows):
+        return Planned(booked=counts.booked.get(key, 0))
+    return Planned()
+
+
+async def planning_counts_of(conn: ConnDep, rows: list[LatestFigure]) -> PlanningCounts:
+    """Holds and bookings of the locations in `rows` that report a holdable or bookable item."""
+    planning = load_planning()
+    planned = {*planning.held_items(), *(w.item for w in planning.consult_windows)}
+    locations = sorted({r.location_id for r in rows if r.definition in planned})
+    if not locations:
+        return PlanningCounts({}, {})
+    return await planning_counts(conn, location_ids=locations, windows=[
+        (w.item, w.hours) for w in planning.consult_windows])
 
 
 def check_region(region: str | None) -> None:
@@ -309,8 +361,11 @@ async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
         conn, regions=scope.regions, organization=scope.organization, sector=filters.sector,
         definitions=sorted(shown | rules.partners(shown)), near=filters.near,
         radius_km=filters.radius_km)
+    counts = (await planning_counts_of(conn, rows) if category == "available_capacity"
+              else None)
     return AvailabilityResponse(region=filters.region, regions=filters.regions,
-                                generated_at=now, locations=_locations(rows, now, rules, shown))
+                                generated_at=now,
+                                locations=_locations(rows, now, rules, shown, counts))
 
 
 async def availability(conn: ConnDep, principal: PrincipalDep,

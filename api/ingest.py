@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 import structlog
@@ -33,12 +33,14 @@ from core.ingest import IngestMessage, encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.mobile_units import sector_of
+from core.planning import Agenda
 from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
 from storage.facilities import get_locations
 from storage.mappings import get_mapping
 from storage.observations import archive_unprocessed
+from storage.planning import record_slots
 from storage.providers import Rejection, record_rejection
 from storage.units import get_unit
 
@@ -176,6 +178,26 @@ async def _queue(raw: RawMessage, message: IngestMessage, value: bytes, *, conn:
     await conn.commit()
 
 
+@runtime_checkable
+class AgendaSource(Protocol):
+    """An adapter whose messages are a whole agenda of bookable slots (adapters/gp/slots.py)."""
+
+    def agenda(self, payload: Payload) -> Agenda:
+        """The slots of a payload `parse` accepted."""
+        ...
+
+
+async def _record_agenda(conn: Conn, adapter: Adapter, payload: Payload, subject: Subject,
+                         limits: RequestLimits, size: int) -> None:
+    """An agenda's slots, kept for booking (docs/planning.md), in the transaction that
+    archives the message: a message the broker refuses leaves no slots either."""
+    if not isinstance(adapter, AgendaSource):
+        return
+    agenda = await parse(limits, size, adapter.agenda, payload)
+    await record_slots(conn, location_id=subject.id, slots=agenda.slots,
+                       reported_at=agenda.read_at)
+
+
 async def accept(
     payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
     settings: Settings, principal: Principal, audit: AuditContext, locations: LocationCache,
@@ -197,6 +219,7 @@ async def accept(
     except (AdapterError, TooLarge) as exc:
         await _record_rejection(conn, adapter, subject, exc)
         raise
+    await _record_agenda(conn, adapter, payload, subject, limits, size)
     await _queue(raw, message, value, conn=conn, producer=producer, settings=settings)
     for issue in result.warnings:
         MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()

@@ -105,7 +105,8 @@ def test_metadata_is_the_capability_statement_of_what_is_served(stack: StackConf
     assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
     rest = statement["rest"][0]
     resources = {r["type"]: r for r in rest["resource"]}
-    assert set(resources) == {"Organization", "Location", "HealthcareService", "MeasureReport"}
+    assert set(resources) == {"Organization", "Location", "HealthcareService", "MeasureReport",
+                              "Slot", "Appointment", "AppointmentResponse"}  # docs/planning.md
     location = resources["Location"]
     assert [i["code"] for i in location["interaction"]] == [
         "read", "update", "history-instance", "search-type"]
