@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.mobile_units import UnitKind, sector_of
 from definitions.catalogue import read_yaml
 
 PLANNING_FILE = Path(__file__).parent / "reference" / "planning.yaml"
@@ -45,9 +46,13 @@ class VisitUnit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str
-    sector: str
+    kind: UnitKind
     ttl_minutes: int = Field(gt=0, le=24 * 60)
+
+    @property
+    def sector(self) -> str:
+        """The sector the unit belongs to (core/mobile_units.py declares it once)."""
+        return sector_of(self.kind)
 
     @property
     def ttl(self) -> timedelta:
