@@ -72,14 +72,24 @@ class Adapter(Protocol):
     (`adapters.consistency`).
     """
 
-    source_format: str
-    sector: str  # the sector whose locations may send it, or "any"
-    media_type: Literal["application/fhir+json", "application/json", "text/csv"]
-    path: str | None
-    subject: Literal["location", "mobile-unit"]
-    needs_mapping: bool  # the provider's mapping table is put in meta.context["mapping"]
-    summary: str
-    examples: Path  # valid examples, with `<name>.expected.json`; invalid ones in `invalid/`
+    # Read-only, so that an adapter may narrow them (`media_type: Literal["application/json"]`,
+    # `path: str`) and still be an Adapter.
+    @property
+    def source_format(self) -> str: ...
+    @property  # the sector whose locations may send it, or "any"
+    def sector(self) -> str: ...
+    @property
+    def media_type(self) -> Literal["application/fhir+json", "application/json", "text/csv"]: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def subject(self) -> Literal["location", "mobile-unit"]: ...
+    @property  # the provider's mapping table is put in meta.context["mapping"]
+    def needs_mapping(self) -> bool: ...
+    @property
+    def summary(self) -> str: ...
+    @property  # valid examples, with `<name>.expected.json`; invalid ones in `invalid/`
+    def examples(self) -> Path: ...
 
     def location_of(self, payload: Payload) -> str:
         """The registered subject the payload reports on; AdapterError if absent."""

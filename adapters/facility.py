@@ -19,9 +19,10 @@ from fhir.resources.R4B.organization import Organization
 from adapters import fhir_schema
 from adapters.base import AdapterError, Issue, error
 from adapters.fhir import reference_id, validate_resource
+from adapters.fhir_schema import SERVICE_AREA
+from core.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 from definitions import load_catalogue
 from definitions.catalogue import SECTORS
-from storage.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 
 URA_SYSTEM = "http://fhir.nl/fhir/NamingSystem/ura"
 AGB_SYSTEM = "http://fhir.nl/fhir/NamingSystem/agb-z"
@@ -32,10 +33,6 @@ EIGHT_DIGITS = re.compile(r"^\d{8}$")
 # The longest name of an organisation, location, service or mobile unit: a name is shown in a
 # table cell of the ZCV console, not a document.
 MAX_NAME_CHARS = 200
-# Where a location of Dutch acute care can lie: the European Netherlands (50.75-53.56 N,
-# 3.36-7.23 E) with about 50 km to spare, so that a hospital just across the border that
-# takes Dutch patients can be registered, and a swapped or mistyped coordinate cannot.
-SERVICE_AREA = {"latitude": (50.25, 54.05), "longitude": (2.85, 7.75)}
 
 
 def _identifier(payload: dict[str, Any], system: str) -> tuple[int, str] | None:

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.ids import ID_CHARS, ID_PATTERN
 from definitions import load_catalogue
 from definitions.catalogue import SECTORS
 
-FHIR_ID = r"^[A-Za-z0-9\-\.]{1,64}$"
+FHIR_ID = ID_PATTERN
+# Where a location of Dutch acute care can lie (adapters/facility.py checks it; the Location
+# schema says it): the European Netherlands (50.75-53.56 N, 3.36-7.23 E) with about 50 km
+# to spare, so that a hospital just across the border that takes Dutch patients can be
+# registered, and a swapped or mistyped coordinate cannot.
+SERVICE_AREA = {"latitude": (50.25, 54.05), "longitude": (2.85, 7.75)}
 # A FHIR dateTime: a year, a month, a day, or a moment with seconds and a timezone.
 DATE_TIME = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
                                           r"(Z|[+-]\d{2}:\d{2}))?)?)?$"}
@@ -34,7 +40,7 @@ def reference_to(resource_type: str, description: str) -> dict[str, Any]:
     """A literal reference `<resource_type>/<id>`."""
     return {"type": "object", "required": ["reference"], "description": description,
             "properties": {"reference": {"type": "string",
-                                         "pattern": rf"^{resource_type}/[A-Za-z0-9\-\.]{{1,64}}"
+                                         "pattern": rf"^{resource_type}/{ID_CHARS}"
                                                     r"(/_history/.+)?$"},
                            "display": {"type": "string"}}}
 
@@ -84,9 +90,10 @@ def location_schema(region_url: str, safety_region_url: str,
                     ["name", "position", "managingOrganization", "extension", "type"], {
         "name": {"type": "string", "minLength": 1},
         "position": {"type": "object", "required": ["latitude", "longitude"], "properties": {
-            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-            "longitude": {"type": "number", "minimum": -180, "maximum": 180}},
-            "description": "WGS84, for distance queries"},
+            axis: {"type": "number", "minimum": low, "maximum": high}
+            for axis, (low, high) in SERVICE_AREA.items()},
+            "description": "WGS84, for distance queries: in the Netherlands or its border "
+                           "area"},
         "managingOrganization": reference_to("Organization", "the registered organisation"),
         "extension": {"type": "array", "items": {"type": "object"},
                       "contains": extension_with_code(region_url, sorted(catalogue.regions)),

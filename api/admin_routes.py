@@ -18,6 +18,7 @@ from api.contract import refusal
 from api.deps import ConnDep
 from api.fhir_body import json_body, json_request_body
 from core.audit_chain import AuditRecord
+from core.ids import ID_PATTERN
 from core.refusals import NotFound
 from definitions import load_catalogue
 from storage import audit as audit_store
@@ -91,11 +92,22 @@ async def providers(conn: ConnDep, sector: SectorFilter = None) -> ProvidersResp
         _overview(row, rejected.get((row.organization_id, row.sector), {})) for row in rows])
 
 
+def _grant_rules(schema: dict[str, Any]) -> None:
+    """What `api.clients.check_grant` holds a client to, in the body's schema: a ZCV's regions
+    are ROAZ region codes, at least one unless it is national; other roles have neither."""
+    schema["properties"]["regions"]["items"] = {"enum": sorted(load_catalogue().regions)}
+    schema["if"] = {"properties": {"role": {"const": "zcv"}}, "required": ["role"]}
+    schema["then"] = {"anyOf": [
+        {"properties": {"national": {"const": True}}, "required": ["national"]},
+        {"properties": {"regions": {"minItems": 1}}, "required": ["regions"]}]}
+    schema["else"] = {"properties": {"regions": {"maxItems": 0}, "national": {"const": False}}}
+
+
 class ClientIn(BaseModel):
     """A client to register: the organisation it acts for, its role, a ZCV's regions."""
 
-    model_config = ConfigDict(extra="forbid")
-    organization: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-\.]+$",
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_grant_rules)
+    organization: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
                               description="provider: a registered Organization id; zcv / admin: "
                                           "the centre's or operator's organisation")
     role: Literal["provider", "zcv", "admin"]
@@ -173,7 +185,9 @@ def router() -> APIRouter:
               rule=Access(ADMIN, "read provider overview", "admin"))
     add_route(built, "/clients", add_client, methods=["POST"], status_code=201,
               rule=Access(ADMIN, "create client", "admin"), summary="Register an API client",
-              openapi_extra=json_request_body(ClientIn))
+              openapi_extra=json_request_body(ClientIn),
+              responses={404: refusal(404, "a provider client's organisation is not "
+                                           "registered")})
     add_route(built, "/clients", clients, methods=["GET"], rule=Access(ADMIN, "list clients",
                                                                        "admin"),
               summary="Every API client")

@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from api import (
     admin_routes,
     alert_routes,
+    appointment_routes,
     availability_routes,
     busyness_routes,
     console_routes,
@@ -38,6 +39,7 @@ from api import (
     osmand_routes,
     registry_routes,
     stream_routes,
+    task_routes,
     units_routes,
 )
 from api.access import Authenticator, Public, add_route
@@ -49,9 +51,11 @@ from api.location_cache import LocationCache
 from api.producer import RawProducer
 from api.revocations import Revocations
 from api.tokens import TokenVerifier
+from core.metrics import declare_planning
 from core.ratelimit import RateLimiter
 from core.settings import Settings
 from core.topics import events_topic
+from definitions.planning import load_planning
 from storage.timestamps import read_times_leniently
 
 log = structlog.get_logger()
@@ -59,7 +63,7 @@ ROUTERS = (oauth_routes, fhir_capability, fhir_facility_routes, fhir_search_rout
            ingest_routes, osmand_routes, registry_routes,
            availability_routes, busyness_routes, units_routes, stream_routes, history_routes,
            forecast_routes,
-           alert_routes, admin_routes,
+           alert_routes, appointment_routes, task_routes, admin_routes,
            definitions_routes, health_routes, console_routes)
 
 
@@ -143,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.2.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
     )
     errors.install(app)
+    declare_planning(load_planning().metric_pairs())
     app.state.limits = limits = RequestLimits.of(settings)
     # Inside the audit middleware: a body refused while it is read is audited, with its id.
     app.add_middleware(RequestLimitsMiddleware, limits=limits)

@@ -21,13 +21,16 @@ from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.ownership import read_scope
 from core.identity import Principal
+from core.planning import free_after_bookings, held_figure
 from core.refusals import Invalid
 from core.retention import EARLIEST_YEAR
 from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
+from definitions.planning import load_planning
 from definitions.rules import RuleSet, Violation
 from storage.availability import FigureFields, LiveLocation, item_matches, live_locations
 from storage.geo import Point, parse_point
+from storage.planning import PlanningCounts, planning_counts
 
 FigureValue = int | float | bool | str | None
 
@@ -68,6 +71,16 @@ class Figure(BaseModel):
         default_factory=list,
         description="consistency rules this figure breaks with the location's other latest "
                     "figures; empty when they fit or cannot be compared (not reported)")
+    held: int | None = Field(
+        None, description="bed items that can be held (docs/planning.md): places held by ZCVs "
+                          "now; `value` stays the provider's own figure")
+    available_unheld: int | None = Field(
+        None, description="bed items that can be held: `value` minus `held`, never below 0; "
+                          "null when the figure is not reported")
+    booked: int | None = Field(
+        None, description="free-consult items: slots booked through the platform that the "
+                          "practice's latest agenda still counted as free; already subtracted "
+                          "from `value`")
 
 
 class LocationAvailability(BaseModel):
@@ -133,10 +146,24 @@ def implausible_time(observed_at: datetime, now: datetime) -> Flag | None:
                         "stale; do not rely on it until the provider sends it again")
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What the planning module adds to one figure: live holds or counted bookings."""
+
+    held: int | None = None
+    booked: int | None = None
+
+
 def _figure(row: FigureFields, definition: Definition | None, now: datetime,
-            broken: list[Violation]) -> Figure:
+            broken: list[Violation], planned: Planned = Planned()) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
+    held = unheld = None
+    if planned.held is not None:
+        side = held_figure(row.value, planned.held)
+        held, unheld = side.held, side.available_unheld
+    if planned.booked is not None:
+        value = free_after_bookings(row.value, planned.booked)
     odd_time = implausible_time(row.observed_at, now)
     flags = [_flag(violation, row.definition) for violation in broken]
     return Figure(
@@ -152,6 +179,7 @@ def _figure(row: FigureFields, definition: Definition | None, now: datetime,
                                        if definition else True),
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
         flags=flags if odd_time is None else [odd_time, *flags],
+        held=held, available_unheld=unheld, booked=planned.booked,
     )
 
 
@@ -162,7 +190,8 @@ def _version_of(catalogue: Catalogue, row: FigureFields) -> Definition | None:
 
 
 def _locations(rows: Sequence[LiveLocation], now: datetime, rules: RuleSet,
-               shown: Collection[str] | None = None) -> list[LocationAvailability]:
+               shown: Collection[str] | None = None,
+               counts: PlanningCounts | None = None) -> list[LocationAvailability]:
     """The locations of `rows` with their figures of the `shown` items (None: all), each
     flagged with the rules it breaks against the location's other figures."""
     catalogue = load_catalogue()
@@ -179,10 +208,34 @@ def _locations(rows: Sequence[LiveLocation], now: datetime, rules: RuleSet,
             organization_id=row.organization_id, sector=row.sector,
             roaz_region=row.roaz_region, latitude=row.latitude, longitude=row.longitude,
             distance_km=None if row.distance_km is None else round(row.distance_km, 2),
-            figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []))
-                     for f in figures],
+            figures=[_figure(f, _version_of(catalogue, f), now, broken.get(f.definition, []),
+                             _planned(row.location_id, f, counts)) for f in figures],
         ))
     return result
+
+
+def _planned(location_id: str, row: FigureFields, counts: PlanningCounts | None) -> Planned:
+    if counts is None:
+        return Planned()
+    key = (location_id, row.definition)
+    planning = load_planning()
+    if row.definition in planning.held_items():
+        return Planned(held=counts.held.get(key, 0))
+    if any(w.item == row.definition for w in planning.consult_windows):
+        return Planned(booked=counts.booked.get(key, 0))
+    return Planned()
+
+
+async def planning_counts_of(conn: ConnDep, rows: Sequence[LiveLocation]) -> PlanningCounts:
+    """Holds and bookings of the locations in `rows` that report a holdable or bookable item."""
+    planning = load_planning()
+    planned = {*planning.held_items(), *(w.item for w in planning.consult_windows)}
+    locations = sorted({r.location_id for r in rows
+                        if any(f.definition in planned for f in r.figures)})
+    if not locations:
+        return PlanningCounts({}, {})
+    return await planning_counts(conn, location_ids=locations, windows=[
+        (w.item, w.hours) for w in planning.consult_windows])
 
 
 def check_region(region: str | None) -> None:
@@ -234,11 +287,15 @@ def check_item(item: str | None, codes: list[str]) -> None:
                       f"starts with {item!r}; see GET /v1/definitions", "item")
 
 
+# The codes the checks above take, as the document's enums (the same lists, declared once).
+REGION_CODES = {"enum": sorted(load_catalogue().regions)}
+SECTOR_CODES = {"enum": list(SECTORS)}
 Region = Annotated[str | None, Query(description="ROAZ region code, e.g. `west`; omit for "
-                                                 "national")]
+                                                 "national", json_schema_extra=REGION_CODES)]
 Neighbours = Annotated[bool, Query(description="also the regions bordering `region`")]
 SectorFilter = Annotated[str | None, Query(description="sector of the location: "
-                                                       + ", ".join(SECTORS))]
+                                                       + ", ".join(SECTORS),
+                                           json_schema_extra=SECTOR_CODES)]
 Item = Annotated[str | None, Query(
     description="a definition code (`hospital.beds.ic.available`) or a prefix of whole "
                 "dot-separated segments (`hospital.beds.ic`, `vvt.beds.elv_palliative`)")]
@@ -301,8 +358,11 @@ async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
         conn, regions=scope.regions, organization=scope.organization, sector=filters.sector,
         definitions=sorted(shown | rules.partners(shown)), near=filters.near,
         radius_km=filters.radius_km)
+    counts = (await planning_counts_of(conn, rows) if category == "available_capacity"
+              else None)
     return AvailabilityResponse(region=filters.region, regions=filters.regions,
-                                generated_at=now, locations=_locations(rows, now, rules, shown))
+                                generated_at=now,
+                                locations=_locations(rows, now, rules, shown, counts))
 
 
 async def availability(conn: ConnDep, principal: PrincipalDep,

@@ -26,7 +26,7 @@ import psycopg
 from core.audit_chain import AuditRecord
 from core.credentials import hash_secret, new_client_id, new_secret
 from core.identity import CLIENT_ROLES
-from core.refusals import BusinessRule, Invalid, error
+from core.refusals import BusinessRule, Invalid, NotFound, error
 from core.settings import get_settings
 from definitions import load_catalogue
 from storage import audit as audit_store
@@ -66,7 +66,7 @@ async def register_client(conn: Conn, *, organization: str, role: str, regions: 
     """Register a client; a provider's organisation must be registered first."""
     check_grant(role, regions, national)
     if role == "provider" and await get_organization(conn, organization) is None:
-        raise BusinessRule(f"Organization/{organization} is not registered; register it first "
+        raise NotFound(f"Organization/{organization} is not registered; register it first "
                            f"with PUT /fhir/Organization/{organization}", "organization")
     secret = new_secret()
     # argon2 takes ~0.1 s of CPU: off the event loop.
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         result = asyncio.run(_command(args, get_settings().database_url))
-    except (Invalid, BusinessRule) as exc:
+    except (Invalid, BusinessRule, NotFound) as exc:
         sys.stderr.write(f"refused: {exc}\n")
         sys.exit(2)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")

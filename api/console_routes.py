@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.access import Public, add_route
 from api.console_layout import board_config
+from core.mobile_units import UNIT_KINDS
 from core.refusals import NotFound
 from core.settings import Settings
 from definitions import load_catalogue
@@ -37,6 +38,8 @@ def page_config(settings: Settings) -> dict[str, object]:
     """What the page needs besides the API: the tile server and the board's layout."""
     return {"tile_url": settings.console_tile_url,
             "tile_attribution": settings.console_tile_attribution,
+            "unit_kinds": [{"kind": k.kind, "letter": k.letter, "label": k.label}
+                           for k in UNIT_KINDS.values()],
             **board_config(load_catalogue())}
 
 

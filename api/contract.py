@@ -5,7 +5,8 @@ in the document has that one schema. Which refusals an operation can give follow
 the route is, worked out here once when the route is added (`answers_of`):
 
 - 401 / 403 / 429 when it needs a token (the route's rule, `api/access.py`);
-- 400 (FHIR paths) or 422 (the JSON API) when it has parameters: they can fail to parse;
+- 400 when it has path or query parameters: one holding a NUL character is refused before
+  routing (`api/limits.py`); besides, 422 (the JSON API) when they can break a rule;
 - 400 / 413 / 415 / 422 when it reads a body: malformed, too large, of a content type it does
   not take, or well-formed but against a rule;
 - 503 when it needs the database (every route with a token does: revocations are looked up).
@@ -13,7 +14,8 @@ the route is, worked out here once when the route is added (`answers_of`):
 What only a handler knows (404 for a thing not registered) the route declares itself with
 `responses=`. `document` then builds the OpenAPI document: the OperationOutcome schema in
 the components, every error response pointing at it, request-body schemas with `$defs` moved
-into the components, and no trace of FastAPI's own `HTTPValidationError`.
+into the components, no trace of FastAPI's own `HTTPValidationError`, and every free-text
+parameter saying that it holds no NUL character (`NUL_FREE`).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ HEADERS: dict[int, dict[str, Any]] = {
     503: {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
 }
 BODY_ERRORS = (400, 413, 415, 422)
+# No path or query parameter may hold a NUL character (`api/limits.py` refuses it with 400):
+# the pattern of every string parameter that has no stricter rule of its own.
+NUL_FREE = "^[^\\x00]*$"
 
 
 def refusal(status: int, description: str | None = None) -> dict[str, Any]:
@@ -133,6 +138,12 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
+def _has_target_parameters(dependant: Dependant) -> bool:
+    if dependant.path_params or dependant.query_params:
+        return True
+    return any(_has_target_parameters(sub) for sub in dependant.dependencies)
+
+
 def _has_parameters(dependant: Dependant) -> bool:
     # The token and the device key are read by the security schemes without declared
     # parameters: a bad one is a 401 of the access rule, never a 400.
@@ -150,8 +161,10 @@ def takes_body(route: APIRoute) -> bool:
 def answers_of(route: APIRoute, *, protected: bool) -> dict[int | str, dict[str, Any]]:
     """The refusals `route` can answer besides those of its access rule, by what it is."""
     statuses: set[int] = set()
-    if protected and _has_parameters(route.dependant):
-        statuses.add(400 if route.path.startswith("/fhir") else 422)
+    if _has_target_parameters(route.dependant) or "parameters" in (route.openapi_extra or {}):
+        statuses.add(400)
+    if protected and _has_parameters(route.dependant) and not route.path.startswith("/fhir"):
+        statuses.add(422)
     if protected and takes_body(route):
         statuses.update(BODY_ERRORS)
     if any(call in (get_pool, get_producer) for call in _calls(route.dependant)):
@@ -217,6 +230,21 @@ def _complete(operation: dict[str, Any], components: dict[str, Any]) -> None:
             response.setdefault("headers", copy.deepcopy(HEADERS[code]))
 
 
+def _nul_free(schema: dict[str, Any]) -> None:
+    for branch in schema.get("anyOf", []):
+        _nul_free(branch)
+    if isinstance(schema.get("items"), dict):
+        _nul_free(schema["items"])
+    if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
+        schema["pattern"] = NUL_FREE
+
+
+def _no_nul_in_parameters(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") in ("path", "query") and isinstance(parameter.get("schema"), dict):
+            _nul_free(parameter["schema"])
+
+
 def _drop_fastapi_422(operation: dict[str, Any]) -> None:
     """FastAPI adds a 422 of its own to any operation with parameters that declares none; the
     platform answers those with 400 on its FHIR paths (`api/errors.py`), and declares every
@@ -239,6 +267,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     components.update(_schemas())
     for operation in _operations(built):
         _drop_fastapi_422(operation)
+        _no_nul_in_parameters(operation)
         _complete(operation, components)
     text = repr(built["paths"])
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -38,6 +38,13 @@ NOTES = {
                      "location, moment and measure.",
     "Location": "update: register or change a location (its provider only).",
     "Organization": "update: organisations are registered by the platform's administrators.",
+    "Slot": "search-type: `location=<id>`, the practice's bookable slots (free in its latest "
+            "agenda, not started, not booked); docs/planning.md.",
+    "Appointment": "create: a ZCV books a slot (pending). search-type: `actor=Location/<id>`, "
+                   "`status`: a practice's bookings, or a ZCV's own. `$cancel` by either "
+                   "side; docs/planning.md.",
+    "AppointmentResponse": "create: the practice accepts (booked) or declines (cancelled) a "
+                           "booking at its own location; answered with the Appointment.",
 }
 
 

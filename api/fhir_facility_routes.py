@@ -32,6 +32,7 @@ from api.fhir_body import FHIR_JSON, fhir_body, fhir_request_body
 from api.limits import declare_body, limits_of, offload
 from api.ownership import check_may_read_registration, check_may_register
 from core.identity import Principal, Role
+from core.ids import ID_PATTERN
 from core.refusals import NotFound
 from storage.facilities import (
     FacilityVersion,
@@ -44,7 +45,7 @@ from storage.facilities import (
 )
 
 log = structlog.get_logger()
-FhirId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description="FHIR logical id")]
+FhirId = Annotated[str, Path(pattern=ID_PATTERN, description="FHIR logical id")]
 Conn = psycopg.AsyncConnection[Any]
 VALID_PERIOD_URL = "https://zorgcapaciteit.nl/fhir/StructureDefinition/valid-period"
 
@@ -174,7 +175,9 @@ def _register(router: APIRouter, kind: str) -> None:
               openapi_extra=fhir_request_body(shape), name=f"put_{kind}",
               response_class=FhirJSONResponse,
               responses={200: fhir_content(shape, "updated: the current version"),
-                         201: fhir_content(shape, "created: the first version")},
+                         201: fhir_content(shape, "created: the first version"),
+                         404: refusal(404, "an organisation or location it refers to is not "
+                                           "registered")},
               rule=Access(KINDS[kind].writers, f"register {kind}", "write"))
     add_route(router, path, get, methods=["GET"], summary=f"Read the current {kind}",
               name=f"read_{kind}", response_class=FhirJSONResponse,

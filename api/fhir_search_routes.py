@@ -262,12 +262,18 @@ async def search_measure_reports(request: Request, conn: ConnDep,
     return searchset(request, search, page, entries)
 
 
+def _value_schema(name: str) -> dict[str, Any]:
+    if name == "measure":  # what `_measures` takes
+        return {"type": "string", "enum": list(MEASURES.values())}
+    return {"type": "string", "minLength": 1}
+
+
 def openapi_parameters(kind: str) -> list[dict[str, Any]]:
     """The search parameters of `kind` as OpenAPI query parameters (every one may repeat)."""
     declared: list[dict[str, Any]] = [
         {"name": p.name, "in": "query", "required": False, "style": "form", "explode": True,
          "description": f"{p.type}: {p.documentation}",
-         "schema": {"type": "array", "items": {"type": "string", "minLength": 1}}}
+         "schema": {"type": "array", "items": _value_schema(p.name)}}
         for p in SEARCH_PARAMETERS[kind]]
     return declared + [
         {"name": "_count", "in": "query", "required": False,
@@ -277,8 +283,9 @@ def openapi_parameters(kind: str) -> list[dict[str, Any]]:
          "description": "where the page starts; the `next` link carries it",
          "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
         {"name": "Prefer", "in": "header", "required": False,
-         "description": "`handling=strict`: refuse unknown parameters instead of ignoring them",
-         "schema": {"enum": ["handling=strict", "handling=lenient"]}}]
+         "description": "with `handling=strict`, unknown parameters are refused instead of "
+                        "ignored; other preferences (RFC 7240) are ignored",
+         "schema": {"type": "string"}}]
 
 
 SEARCHSET = {"type": "object", "required": ["resourceType", "type", "link"], "properties": {

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
+from api.availability_routes import REGION_CODES
 from api.deps import ConnDep
 from api.history_routes import subject_scope
 from core.refusals import Invalid, NotFound
@@ -81,6 +82,10 @@ class ForecastResponse(BaseModel):
     backtest: BacktestSummary
 
 
+# The items that have forecasts: what `forecast_item` takes, as the document's enum.
+FORECAST_CODES = {"enum": sorted(d.code for d in forecast_items(load_catalogue()))}
+
+
 def forecast_item(code: str, regional: bool) -> Definition:
     """The definition of an item that has forecasts (for a region: a summed one); 422 else."""
     definition = load_catalogue().get(code)
@@ -123,10 +128,12 @@ async def item_forecast(
     conn: ConnDep,
     principal: PrincipalDep,
     item: Annotated[str, Query(description="definition code, e.g. "
-                                           "`hospital.beds.ic.available`")],
+                                           "`hospital.beds.ic.available`",
+                               json_schema_extra=FORECAST_CODES)],
     location: Annotated[str | None, Query(description="one location id")] = None,
     region: Annotated[str | None, Query(description="a ROAZ region: the item summed over "
-                                                    "its locations ('sum' items only)")] = None,
+                                                    "its locations ('sum' items only)",
+                                        json_schema_extra=REGION_CODES)] = None,
     horizon: Annotated[int, Query(ge=1, le=4, description="hours ahead (1-4)")] = 4,
 ) -> ForecastResponse:
     """The next `horizon` hours of one item at a location, or summed over a ROAZ region, with

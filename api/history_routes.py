@@ -10,7 +10,13 @@ from pydantic import BaseModel, Field
 
 from adapters.base import instant_problem
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
-from api.availability_routes import FigureValue, Neighbours, number_as, regions_in_scope
+from api.availability_routes import (
+    REGION_CODES,
+    FigureValue,
+    Neighbours,
+    number_as,
+    regions_in_scope,
+)
 from api.deps import ConnDep
 from api.ownership import read_scope
 from core.access import check_owner
@@ -49,6 +55,9 @@ def _point(point: HistoryPoint, definition: Definition, raw: bool) -> Point:
                                                                             point.value)
     return Point(bucket=None if raw else point.at, observed_at=point.at if raw else None,
                  value=value, locations=point.locations, location_id=point.location_id)
+
+
+DEFINITION_CODES = {"enum": sorted(d.code for d in load_catalogue().current_all())}
 
 
 def _definition(code: str) -> Definition:
@@ -99,10 +108,12 @@ async def item_history(
     conn: ConnDep,
     principal: PrincipalDep,
     definition: Annotated[str, Query(description="definition code, e.g. "
-                                                 "`hospital.beds.ic.available`")],
+                                                 "`hospital.beds.ic.available`",
+                                     json_schema_extra=DEFINITION_CODES)],
     location: Annotated[str | None, Query(description="one location id")] = None,
     region: Annotated[str | None, Query(description="a ROAZ region: the item rolled up "
-                                                    "across its locations")] = None,
+                                                    "across its locations",
+                                        json_schema_extra=REGION_CODES)] = None,
     neighbours: Neighbours = False,
     start: Annotated[datetime | None, Query(
         alias="from", description="start (inclusive, ISO 8601 with timezone); default: "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 import structlog
@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from adapters import Adapter, AdapterError, AdapterResult, map_message
 from adapters.base import Payload, error, meta_of, nul_problem
 from api.audit import AuditContext
-from api.limits import RequestLimits, offload
+from api.limits import RequestLimits, parse
 from api.location_cache import LocationCache
 from api.outcome import information, outcome_response
 from api.ownership import check_may_report_on
@@ -32,19 +32,20 @@ from core.identity import Principal
 from core.ingest import IngestMessage, encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
+from core.mobile_units import sector_of
+from core.planning import Agenda
 from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
 from storage.facilities import get_locations
 from storage.mappings import get_mapping
 from storage.observations import archive_unprocessed
+from storage.planning import record_slots
 from storage.providers import Rejection, record_rejection
 from storage.units import get_unit
 
 log = structlog.get_logger()
 Conn = psycopg.AsyncConnection[Any]
-# The sector a mobile unit's messages belong to, by its kind.
-_UNIT_SECTOR = {"ambulance": "ambulance", "hap-visit-car": "hap", "district-nurse": "vvt"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ async def _subject(conn: Conn, adapter: Adapter, subject_id: str, principal: Pri
                                       f"{subject_id}")])
         audit.target = f"MobileUnit/{unit.id}"
         check_may_report_on(principal, unit.id, unit.organization_id, audit.target)
-        return Subject(unit.id, unit.organization_id, _UNIT_SECTOR[unit.kind])
+        return Subject(unit.id, unit.organization_id, sector_of(unit.kind))
     location = await locations.get(conn, subject_id)
     if location is None:
         raise AdapterError([error("not-found", "subject",
@@ -120,14 +121,14 @@ async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Sub
 
 
 async def _validated(payload: Payload, adapter: Adapter, conn: Conn, subject: Subject,
-                     limits: RequestLimits) -> tuple[RawMessage, AdapterResult]:
+                     limits: RequestLimits, size: int) -> tuple[RawMessage, AdapterResult]:
     """The raw message to produce and what the adapter makes of it; AdapterError if refused."""
     raw = RawMessage(
         message_id=uuid.uuid4(), source_format=adapter.source_format, sector=subject.sector,
         provider=subject.provider, location_id=subject.id, received_at=datetime.now(UTC),
         payload=payload, context=await _context(conn, adapter, subject.id),
     )
-    result = await offload(limits, map_message, adapter, payload, meta_of(raw))
+    result = await parse(limits, size, map_message, adapter, payload, meta_of(raw))
     await _check_other_locations(conn, result, subject)
     return raw, result
 
@@ -177,25 +178,48 @@ async def _queue(raw: RawMessage, message: IngestMessage, value: bytes, *, conn:
     await conn.commit()
 
 
+@runtime_checkable
+class AgendaSource(Protocol):
+    """An adapter whose messages are a whole agenda of bookable slots (adapters/gp/slots.py)."""
+
+    def agenda(self, payload: Payload) -> Agenda:
+        """The slots of a payload `parse` accepted."""
+        ...
+
+
+async def _record_agenda(conn: Conn, adapter: Adapter, payload: Payload, subject: Subject,
+                         limits: RequestLimits, size: int) -> None:
+    """An agenda's slots, kept for booking (docs/planning.md), in the transaction that
+    archives the message: a message the broker refuses leaves no slots either."""
+    if not isinstance(adapter, AgendaSource):
+        return
+    agenda = await parse(limits, size, adapter.agenda, payload)
+    await record_slots(conn, location_id=subject.id, slots=agenda.slots,
+                       reported_at=agenda.read_at)
+
+
 async def accept(
     payload: Payload, adapter: Adapter, *, conn: Conn, producer: RawProducer,
     settings: Settings, principal: Principal, audit: AuditContext, locations: LocationCache,
-    limits: RequestLimits,
+    limits: RequestLimits, size: int,
 ) -> JSONResponse:
     """Validate `payload` with `adapter` and produce it; 202 with warnings, or a refusal.
 
     The message's subject must be the caller's own (its organisation's location or unit, or
-    the unit of its device key): otherwise it is refused whole, before anything is read."""
+    the unit of its device key): otherwise it is refused whole, before anything is read.
+    `size` is the body's length: a small message (one report) is mapped on the event loop,
+    where a thread hop would cost more than the mapping."""
     MESSAGES_RECEIVED.labels(source_format=adapter.source_format).inc()
-    subject_id = await offload(limits, _subject_id, adapter, payload)
+    subject_id = await parse(limits, size, _subject_id, adapter, payload)
     subject = await _subject(conn, adapter, subject_id, principal, audit, locations)
     try:
-        raw, result = await _validated(payload, adapter, conn, subject, limits)
-        message, value = await offload(limits, _encoded, raw, result,
+        raw, result = await _validated(payload, adapter, conn, subject, limits, size)
+        message, value = await parse(limits, size, _encoded, raw, result,
                                        settings.ingest_message_max_bytes)
     except (AdapterError, TooLarge) as exc:
         await _record_rejection(conn, adapter, subject, exc)
         raise
+    await _record_agenda(conn, adapter, payload, subject, limits, size)
     await _queue(raw, message, value, conn=conn, producer=producer, settings=settings)
     for issue in result.warnings:
         MESSAGE_WARNINGS.labels(source_format=adapter.source_format, code=issue.code).inc()

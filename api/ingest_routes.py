@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from adapters import Adapter, registry
 from adapters.base import Payload
 from api.access import PROVIDER, Access, AuditDep, PrincipalDep, add_route
-from api.contract import OUTCOME_REF, FhirJSONResponse
+from api.contract import OUTCOME_REF, FhirJSONResponse, refusal
 from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
 from api.fhir_body import FHIR_JSON, csv_body, fhir_body, json_object_body
 from api.ingest import accept
@@ -47,7 +47,9 @@ def _openapi_body(adapter: Adapter) -> dict[str, object]:
 ACCEPTED: dict[int | str, dict[str, object]] = {202: {
     "description": "accepted: on the broker, to be stored; an OperationOutcome with the message "
                    "id and a warning for each part not stored",
-    "content": {FHIR_JSON: {"schema": OUTCOME_REF}}}}
+    "content": {FHIR_JSON: {"schema": OUTCOME_REF}}},
+    404: refusal(404, "the location or unit the message is about is not registered, or (a "
+                      "format that needs one) has no mapping table")}
 
 
 def _register(router: APIRouter, adapter: Adapter) -> None:
@@ -57,7 +59,7 @@ def _register(router: APIRouter, adapter: Adapter) -> None:
         payload = await read_payload(request, adapter)
         return await accept(payload, adapter, conn=conn, producer=producer, settings=settings,
                             principal=principal, audit=audit, locations=locations,
-                            limits=limits)
+                            limits=limits, size=len(await request.body()))
 
     assert adapter.path is not None
     declare_body(push, body_kind_of(adapter))

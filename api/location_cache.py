@@ -16,7 +16,8 @@ from typing import Any
 
 import psycopg
 
-from storage.facilities import LocationRecord, get_location
+from core.facilities import LocationRecord
+from storage.facilities import get_location
 
 TTL_SECONDS = 10.0
 

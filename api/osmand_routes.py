@@ -119,7 +119,7 @@ async def _take(request: Request, payload: dict[str, Any], conn: ConnDep,
     try:
         answer = await accept(payload, ADAPTER, conn=conn, producer=producer, settings=settings,
                               principal=principal, audit=audit, locations=locations,
-                              limits=limits)
+                              limits=limits, size=len(await request.body()))
     except Invalid as exc:  # the adapter's refusals, and the body's form
         return _refused(request, exc)
     answer.status_code = 200

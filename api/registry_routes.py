@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +22,9 @@ from api.ownership import (
 )
 from core.credentials import device_key_hash, new_secret
 from core.identity import Principal, Role
-from core.refusals import BusinessRule, Invalid, NotFound, error
+from core.ids import ID_PATTERN
+from core.mobile_units import UnitKind
+from core.refusals import Invalid, NotFound, error
 from definitions import load_catalogue
 from storage.clients import replace_device_key, revoke_device_keys
 from storage.facilities import get_location, get_organization
@@ -30,15 +32,18 @@ from storage.mappings import get_mapping, put_mapping
 from storage.units import MobileUnit, get_unit, upsert_unit
 
 MAPPING_READERS: tuple[Role, ...] = ("provider", "admin")
-UnitId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$")]
-LocationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$")]
+UnitId = Annotated[str, Path(pattern=ID_PATTERN)]
+LocationId = Annotated[str, Path(pattern=ID_PATTERN)]
+# The source formats that take a mapping table (by their adapter): what register_mapping takes.
+MAPPED_FORMATS = sorted(a.source_format for a in registry().values() if a.needs_mapping)
+SourceFormat = Annotated[str, Path(json_schema_extra={"enum": MAPPED_FORMATS})]
 
 
 class MobileUnitIn(BaseModel):
     """A mobile unit as registered by its operator."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
+    kind: UnitKind
     organization_id: str = Field(max_length=64,
                                  description="registered Organization that operates the unit")
     label: str = Field(min_length=1, max_length=MAX_NAME_CHARS,
@@ -56,7 +61,7 @@ async def _check_unit(conn: ConnDep, unit: MobileUnitIn) -> None:
     if unit.veiligheidsregio and unit.veiligheidsregio not in catalogue.safety_regions:
         raise Invalid(f"unknown veiligheidsregio {unit.veiligheidsregio!r}", "veiligheidsregio")
     if await get_organization(conn, unit.organization_id) is None:
-        raise BusinessRule(f"Organization/{unit.organization_id} is not registered",
+        raise NotFound(f"Organization/{unit.organization_id} is not registered",
                            "organization_id")
 
 
@@ -114,11 +119,11 @@ async def revoke_device_key(unit_id: UnitId, conn: ConnDep, principal: Principal
 async def _mapped_location(conn: ConnDep, principal: Principal, location_id: str) -> None:
     """A mapping table belongs to a registered location: its provider's (admins read all)."""
     if await get_location(conn, location_id) is None:
-        raise BusinessRule(f"Location/{location_id} is not registered", "location_id")
+        raise NotFound(f"Location/{location_id} is not registered", "location_id")
     await check_may_read_registration(conn, principal, "Location", location_id)
 
 
-async def register_mapping(location_id: LocationId, source_format: str, request: Request,
+async def register_mapping(location_id: LocationId, source_format: SourceFormat, request: Request,
                            conn: ConnDep, principal: PrincipalDep,
                            audit: AuditDep) -> dict[str, Any]:
     """E.g. the LPZ CSV mapping of department codes to bed categories; see the adapter."""
@@ -136,7 +141,7 @@ async def register_mapping(location_id: LocationId, source_format: str, request:
     return {"location_id": location_id, "source_format": source_format, "mapping": mapping}
 
 
-async def read_mapping(location_id: LocationId, source_format: str, conn: ConnDep,
+async def read_mapping(location_id: LocationId, source_format: SourceFormat, conn: ConnDep,
                        principal: PrincipalDep) -> dict[str, Any]:
     """The registered mapping table."""
     await _mapped_location(conn, principal, location_id)
@@ -164,6 +169,7 @@ def router() -> APIRouter:
               summary="Register or update a mobile unit",
               openapi_extra=json_request_body(MobileUnitIn),
               responses={200: {"description": "updated"},
+                         404: refusal(404, "the unit's organisation is not registered"),
                          201: {"description": "registered, with the tracker's `device_key` "
                                               "(shown this once)"}},
               rule=Access(own, "register mobile unit", "write"))
@@ -178,6 +184,7 @@ def router() -> APIRouter:
               rule=Access(own, "revoke device key", "write"))
     add_route(built, mapping_path, register_mapping, methods=["PUT"],
               summary="Register a location's mapping table for a source format",
+              responses={404: refusal(404, "the location is not registered")},
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": mapping_schema()}}}},
               rule=Access(own, "register mapping", "write"))

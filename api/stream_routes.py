@@ -3,9 +3,11 @@
 Filtered like /v1/availability (region with neighbours, sector, item, location) and limited to
 what the caller's token may read. Event names: `figure` (a LocationAvailability with the
 figure that changed), `status` (SEH status or admission stop changed), `stale` / `fresh`,
-`position` (a unit as /v1/units shows it), `alert` (the caller's organisation's alerts), and
-`reset` (reload the snapshot: what was missed is no longer known). Every event has an id; send
-it back as `Last-Event-ID` when reconnecting and the missed events follow, none twice.
+`position` (a unit as /v1/units shows it), `alert` (the caller's organisation's alerts),
+`planning` (a booking, hold or visit request of the caller's organisation, as asker or as
+provider, was made, answered, cancelled or expired: docs/planning.md), and `reset` (reload
+the snapshot: what was missed is no longer known). Every event has an id; send it back
+as `Last-Event-ID` when reconnecting and the missed events follow, none twice.
 A comment line `: heartbeat` every STREAM_HEARTBEAT_SECONDS keeps proxies from closing it.
 """
 
@@ -39,6 +41,7 @@ from core.events import (
     Event,
     FigureChanged,
     Freshness,
+    PlanningChanged,
     StatusChanged,
     UnitMoved,
     parse_event_id,
@@ -64,6 +67,9 @@ class StreamFilter:
     def __call__(self, event: Event) -> bool:
         if isinstance(event, AlertRaised):
             return event.owner_organization_id == self.alerts_of
+        if isinstance(event, PlanningChanged):
+            # Either side of the request, nobody else.
+            return self.alerts_of in (event.provider_organization, event.requester_organization)
         if isinstance(event, UnitMoved):
             return self._region(event.roaz_region) and self._org(event.organization_id) and (
                 self.location in (None, event.id))
@@ -125,6 +131,8 @@ def sse(received: Received) -> ServerSentEvent:
     elif isinstance(event, UnitMoved):
         unit = UnitPosition(**{n: getattr(event, n) for n in event.__struct_fields__})
         name, data = "position", unit_out(unit, now).model_dump(mode="json")
+    elif isinstance(event, PlanningChanged):
+        name, data = "planning", {n: getattr(event, n) for n in event.__struct_fields__}
     else:
         data = {n: getattr(event, n) for n in event.__struct_fields__
                 if n != "owner_organization_id"}

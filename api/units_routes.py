@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -19,10 +19,9 @@ from api.availability_routes import (
 )
 from api.deps import ConnDep
 from api.ownership import default_regions, read_scope
+from core.mobile_units import UNIT_KINDS, UnitKind
 from definitions import load_catalogue
 from storage.units import UnitPosition, latest_unit_positions, nearest_units
-
-UnitKind = Literal["ambulance", "hap-visit-car", "district-nurse"]
 
 
 class UnitOut(BaseModel):
@@ -49,18 +48,13 @@ class UnitOut(BaseModel):
         None, description="great-circle distance to `near`; null when no point was given")
 
 
-POSITION_DEFINITION = {"ambulance": "ambulance.vehicle.position",
-                       "hap-visit-car": "hap.visit_car.position",
-                       "district-nurse": "vvt.district_nurse.position"}
-
-
 def available_statuses() -> list[str]:
     """The LSIV vehicle status codes in which an ambulance can be dispatched."""
     return sorted(c for c, s in load_catalogue().vehicle_statuses.items() if s.available)
 
 
 def _position_stale(unit: UnitPosition, now: datetime) -> bool:
-    definition = load_catalogue().get(POSITION_DEFINITION[unit.kind])
+    definition = load_catalogue().get(UNIT_KINDS[unit.kind].position_item)
     return definition.is_stale(unit.observed_at, now) if definition else True
 
 
@@ -74,7 +68,7 @@ def unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
                    age_seconds=round((now - unit.observed_at).total_seconds(), 1))
 
 
-Kind = Annotated[UnitKind | None, Query(description="ambulance, hap-visit-car, district-nurse")]
+Kind = Annotated[UnitKind | None, Query(description=", ".join(UNIT_KINDS))]
 
 
 async def units(conn: ConnDep, principal: PrincipalDep, region: Region = None,
@@ -112,7 +106,7 @@ async def nearest(
     if available and kind == "ambulance":
         statuses = available_statuses()
     elif available:
-        definition = load_catalogue().get(POSITION_DEFINITION[kind])
+        definition = load_catalogue().get(UNIT_KINDS[kind].position_item)
         fresh_since = now - definition.freshness_deadline if definition else now
     found = await nearest_units(conn, near=point, kind=kind, n=n, statuses=statuses,
                                 fresh_since=fresh_since,

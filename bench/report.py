@@ -94,6 +94,11 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
              f"end {single['backlog_reports_at_end']} reports, drained in "
              f"{single['drain_seconds']} s (push p50 {single['push_p50_ms']} ms, p99 "
              f"{single['push_p99_ms']} ms)"]
+    if "cpu_ms_per_report" in single:
+        cpu = single["cpu_ms_per_report"]
+        parts = ", ".join(f"{part} {ms}" for part, ms in cpu.items() if part != "total")
+        lines.append(f"  CPU per stored report: {cpu['total']} ms ({parts}): at most "
+                     f"{single['ceiling_reports_per_s']:,} reports/s on this machine's cores")
     if "sse" in e2e:
         sse = e2e["sse"]
         lines.append(f"  /v1/stream fan-out to {sse['clients']} clients, {sse['figures']} figures: "

@@ -102,7 +102,33 @@ class AlertRaised(msgspec.Struct, tag="alert", kw_only=True, frozen=True):
     acknowledged_by: str | None = None
 
 
-Event = FigureChanged | StatusChanged | Freshness | UnitMoved | AlertRaised
+class PlanningChanged(msgspec.Struct, tag="planning", kw_only=True, frozen=True):
+    """A booking, hold or visit request was made, answered, cancelled or expired.
+
+    Read by the provider's organisation and the organisation that asked, nobody else: the
+    event carries the pseudonymous patient reference of neither. `sequence` is the change's
+    number in the planning outbox: the same change sent twice (a worker stopped between
+    sending and recording it) has the same sequence."""
+
+    sequence: int
+    resource: str  # Appointment or Task
+    id: str
+    kind: str  # appointment, hold or visit
+    action: str  # requested, accept, decline, cancel, complete, expire
+    status: str
+    previous: str | None
+    location_id: str | None
+    unit_id: str | None
+    item: str | None  # the held bed item or the slot's consult item
+    sector: str
+    roaz_region: str
+    provider_organization: str
+    requester_organization: str
+    expires_at: datetime | None
+    at: datetime
+
+
+Event = FigureChanged | StatusChanged | Freshness | UnitMoved | AlertRaised | PlanningChanged
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
 

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from core.ids import ID
 from core.refusals import Invalid, IssueType, error
 
 SearchType = Literal["token", "reference", "date", "string", "special", "number", "uri"]
@@ -152,7 +153,7 @@ def parse_reference(value: str, target: str, param: str) -> str:
     if len(parts) >= 2 and parts[-2] != target and (len(parts) > 2 or "://" not in value):
         raise refused(param, f"{value!r} does not refer to a {target}")
     found = parts[-1]
-    if not re.fullmatch(r"[A-Za-z0-9\-\.]{1,64}", found):
+    if not ID.fullmatch(found):
         raise refused(param, f"{found!r} is not a FHIR id")
     return found
 

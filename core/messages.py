@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from core.mobile_units import UnitKind
+
 # Marks "the provider told us it does not know", as FHIR data-absent-reason does.
 NotReportedReason = Literal[
     "unknown", "asked-unknown", "temp-unknown", "not-asked", "masked", "unsupported",
@@ -79,7 +81,7 @@ class Position(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     unit_id: str = Field(min_length=1)
-    unit_kind: Literal["ambulance", "hap-visit-car", "district-nurse"]
+    unit_kind: UnitKind
     provider: str = Field(min_length=1)
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)

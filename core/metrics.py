@@ -174,5 +174,47 @@ for _stage in ("store", "lsiv", "alerts"):
 for _reason in ("log lost", "overtaken", "waited"):
     MESSAGES_RECONCILED.labels(reason=_reason)
 for _timer in ("reconcile", "refresh-rollups", "refresh-live-state", "stale-watcher",
-               "webhooks"):
+               "webhooks", "planning"):
     TIMER_FAILURES.labels(timer=_timer)
+PLANNING_REQUESTS = Counter(
+    "zc_planning_requests_total",
+    "Planning requests (kind: appointment, hold, visit) by the provider's sector and what"
+    " became of them: requested, conflict (refused 409: the slot or place was taken),"
+    " accepted, declined, cancelled, completed, expired.",
+    ["kind", "sector", "outcome"],
+)
+PLANNING_ANSWER_SECONDS = Histogram(
+    "zc_planning_answer_seconds",
+    "Time from a planning request to the provider's answer (accepted or declined).",
+    ["kind", "sector"],
+    buckets=(5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
+)
+PLANNING_OPEN_REQUESTS = Gauge(
+    "zc_planning_open_requests",
+    "Planning requests waiting for the provider's answer now (from the database, by the"
+    " stream worker).",
+    ["kind", "sector"],
+)
+PLANNING_OLDEST_OPEN_SECONDS = Gauge(
+    "zc_planning_oldest_open_request_seconds",
+    "Age of the oldest planning request still waiting for the provider's answer; 0 when none.",
+    ["kind", "sector"],
+)
+PLANNING_EVENTS_SENT = Counter(
+    "zc_planning_events_sent_total",
+    "Planning events sent from the outbox to the events topic.",
+)
+PLANNING_OUTCOMES = ("requested", "conflict", "accepted", "declined", "cancelled", "completed",
+                     "expired")
+
+
+def declare_planning(pairs: list[tuple[str, str]]) -> None:
+    """Give every (kind, sector) the planning module serves its series before the first
+    request (a panel's increase() then counts the first one); pairs from
+    definitions/planning.py `metric_pairs`."""
+    for kind, sector in pairs:
+        for outcome in PLANNING_OUTCOMES:
+            PLANNING_REQUESTS.labels(kind=kind, sector=sector, outcome=outcome)
+        PLANNING_ANSWER_SECONDS.labels(kind=kind, sector=sector)
+        PLANNING_OPEN_REQUESTS.labels(kind=kind, sector=sector)
+        PLANNING_OLDEST_OPEN_SECONDS.labels(kind=kind, sector=sector)

@@ -118,8 +118,12 @@ class Invalid(Refusal):
 
     @property
     def http_status(self) -> int:
-        """400 for form, 422 for content."""
-        return 400 if {i.code for i in self.issues} & FORM_ISSUES else 422
+        """400 for form, 422 for content; 404 when all it says is that what the request names
+        (a body's subject or reference, a mapping table) is not registered."""
+        codes = {i.code for i in self.issues}
+        if codes == {"not-found"}:
+            return 404
+        return 400 if codes & FORM_ISSUES else 422
 
 
 class TooLarge(Refusal):

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The planning module (docs/planning.md): how often unanswered requests are expired and
+    # planning events sent to the stream; how long a request's patient reference is kept.
+    planning_sweep_seconds: float = Field(default=1.0, gt=0)
+    planning_patient_retention_days: int = Field(default=7, ge=0, le=366)
     # Limits before work (README, "Limits"): the largest body each kind of endpoint reads
     # (refused 413 from Content-Length, or as soon as the stream passes it), CSV rows and
     # cells, and the form of JSON (nesting, text, numbers).

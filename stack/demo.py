@@ -7,6 +7,7 @@ exactly the FHIR a provider system would.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +92,7 @@ def _population(code: str, count: int | None) -> dict[str, Any]:
 
 
 def measure_report(
-    location_id: str, figures: dict[str, int | None], observed_at: datetime,
+    location_id: str, figures: Mapping[str, int | None], observed_at: datetime,
 ) -> dict[str, Any]:
     """A SANER-style bed capacity MeasureReport; None figures are sent as not reported."""
     moment = observed_at.isoformat()

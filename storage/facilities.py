@@ -9,44 +9,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+from core.facilities import HealthcareServiceRecord, LocationRecord, OrganizationRecord
 from storage.jsonb import jsonb
-
-
-@dataclass(frozen=True)
-class OrganizationRecord:
-    """A care provider organisation (URA / AGB-Z identified)."""
-
-    id: str
-    name: str
-    ura: str | None
-    agb: str | None
-    resource: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LocationRecord:
-    """A place where care is given, with its region and position."""
-
-    id: str
-    organization_id: str
-    name: str
-    sector: str
-    roaz_region: str
-    latitude: float
-    longitude: float
-    resource: dict[str, Any]
-    veiligheidsregio: str | None = None
-
-
-@dataclass(frozen=True)
-class HealthcareServiceRecord:
-    """A service offered at one or more locations (type of care, opening hours, contact)."""
-
-    id: str
-    organization_id: str
-    location_ids: list[str]
-    name: str
-    resource: dict[str, Any]
 
 
 @dataclass(frozen=True)

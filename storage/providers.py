@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+from core.mobile_units import UNIT_KINDS
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -109,13 +111,15 @@ class RejectionCount:
     rejected: int
 
 
-# A rejection's subject is a location or a mobile unit; the sector comes from either.
+# A rejection's subject is a location or a mobile unit; the sector comes from either (a unit's
+# from its kind, core/mobile_units.py, passed in).
 REJECTIONS = (
-    "SELECT j.provider, coalesce(l.sector, CASE u.kind WHEN 'ambulance' THEN 'ambulance'"
-    " WHEN 'hap-visit-car' THEN 'hap' WHEN 'district-nurse' THEN 'vvt' END) AS sector,"
+    "SELECT j.provider, coalesce(l.sector, k.sector) AS sector,"
     " j.reason, count(*)::int AS rejected"
     " FROM rejection j LEFT JOIN location l ON l.id = j.location_id"
     " LEFT JOIN mobile_unit u ON u.id = j.location_id"
+    " LEFT JOIN unnest(%(unit_kinds)s::text[], %(unit_sectors)s::text[]) AS k(kind, sector)"
+    "  ON k.kind = u.kind"
     " WHERE j.at >= %(since)s"
     " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 )
@@ -126,5 +130,7 @@ async def rejection_counts(
 ) -> list[RejectionCount]:
     """Refused messages since `since`, per provider, sector and reason."""
     async with conn.cursor(row_factory=class_row(RejectionCount)) as cur:
-        await cur.execute(REJECTIONS, {"since": since})
+        await cur.execute(REJECTIONS, {
+            "since": since, "unit_kinds": list(UNIT_KINDS),
+            "unit_sectors": [info.sector for info in UNIT_KINDS.values()]})
         return await cur.fetchall()

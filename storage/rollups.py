@@ -4,7 +4,7 @@ On TimescaleDB, `observation_5m` and `observation_1h` are continuous aggregates 
 themselves. On plain PostgreSQL they are tables, kept like a continuous aggregate is, off the
 write transaction: each observation batch records the 5-minute buckets it touched in
 `rollup_dirty` (MARK_DIRTY, in the batch's transaction), and `refresh_dirty` takes those
-buckets, recomputes them and their hours from `observation`, and removes them, in one
+buckets, recomputes them from `observation` and their hours from them, and removes them, in one
 transaction. Recomputing (rather than adding the batch in) keeps the roll-ups exact under
 corrections and replays: a replay recomputes the same rows. Until a refresh runs, the newest
 buckets lag (the stream worker refreshes every ROLLUP_REFRESH_SECONDS).
@@ -49,31 +49,63 @@ def recompute_sql(relation: str, width: str, keys: str) -> str:
 
 
 # In an observation batch's transaction: which 5-minute buckets it touched (from the staging
-# table of storage/observations.py).
+# table of storage/observations.py). An append, never a wait: a bucket already marked (even one
+# a refresher is recomputing right now) is marked again, and this mark only becomes visible when
+# the batch commits, so the bucket is recomputed after this batch's rows exist.
 MARK_DIRTY = (
     "INSERT INTO rollup_dirty (location_id, definition, bucket)"
     f" SELECT DISTINCT location_id, definition, date_bin(INTERVAL '5 minutes', observed_at,"
     f" {ORIGIN}) FROM zc_observation_staging"
-    # DO UPDATE, not DO NOTHING: the mark of a bucket already marked is then locked until this
-    # batch commits, so a refresher (SKIP LOCKED) cannot take it and recompute without this
-    # batch's rows, leaving the bucket stale with no mark.
-    " ON CONFLICT (location_id, definition, bucket) DO UPDATE SET bucket = EXCLUDED.bucket"
 )
-# One statement: take up to %(limit)s touched buckets (other refreshers skip the ones taken:
-# SKIP LOCKED), recompute them and their hours, count them. Nothing goes through Python.
-REFRESH_DIRTY = (
+# One refresher at a time (a transaction-scoped advisory lock; the others skip): two that took
+# duplicate marks of one bucket could otherwise write it in the wrong order, the older snapshot
+# last.
+_REFRESHER_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('zc.rollup_refresh'))"
+# Take up to %(limit)s marks, recompute their 5-minute buckets from `observation`, and return
+# the hours they fall in (with how many marks were taken).
+REFRESH_5M = (
     "WITH taken AS (DELETE FROM rollup_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
     " rollup_dirty ORDER BY bucket LIMIT %(limit)s FOR UPDATE SKIP LOCKED))"
     " RETURNING location_id, definition, bucket AS observed_at),"
-    + ", ".join(f"{relation} AS ({recompute_sql(relation, width, 'taken')} RETURNING 1)"
-                for relation, width in RESOLUTIONS.items())
-    + " SELECT count(*) FROM taken"
+    f" five AS ({recompute_sql('observation_5m', RESOLUTIONS['observation_5m'], 'taken')}"
+    " RETURNING 1)"
+    f" SELECT location_id, definition, date_bin(INTERVAL '1 hour', observed_at, {ORIGIN}),"
+    " count(*) FROM taken GROUP BY 1, 2, 3"
+)
+# Those hours, from their (now recomputed) 5-minute buckets rather than from every observation
+# again: the same figures (the newest bucket's last value, min of mins, sum of sums, ...) for a
+# twelfth of the reading. A separate statement, so that it sees what REFRESH_5M wrote.
+REFRESH_1H = (
+    "INSERT INTO observation_1h (location_id, definition, bucket, last_value, last_value_text,"
+    " last_observed_at, min_value, max_value, sum_value, samples)"
+    " SELECT f.location_id, f.definition, h.hour,"
+    " (array_agg(f.last_value ORDER BY f.last_observed_at DESC))[1],"
+    " (array_agg(f.last_value_text ORDER BY f.last_observed_at DESC))[1],"
+    " max(f.last_observed_at), min(f.min_value), max(f.max_value), sum(f.sum_value),"
+    " sum(f.samples)"
+    " FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS h(location_id, definition, hour)"
+    " JOIN observation_5m f ON f.location_id = h.location_id AND f.definition = h.definition"
+    "  AND f.bucket >= h.hour AND f.bucket < h.hour + INTERVAL '1 hour'"
+    " GROUP BY f.location_id, f.definition, h.hour"
+    " ON CONFLICT (location_id, definition, bucket) DO UPDATE SET"
+    " last_value = EXCLUDED.last_value, last_value_text = EXCLUDED.last_value_text,"
+    " last_observed_at = EXCLUDED.last_observed_at, min_value = EXCLUDED.min_value,"
+    " max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,"
+    " samples = EXCLUDED.samples"
 )
 
 
 async def refresh_dirty(conn: psycopg.AsyncConnection[Any], limit: int = 5000) -> int:
     """Recompute up to `limit` touched 5-minute buckets and their hours, in the caller's
-    transaction; returns how many buckets were refreshed (0: nothing waits). Plain path only."""
-    cur = await conn.execute(REFRESH_DIRTY, {"limit": limit})
+    transaction; returns how many marks were taken (0: nothing waits, or another refresher
+    is at work). Plain path only."""
+    cur = await conn.execute(_REFRESHER_LOCK)
     row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    if not (row and row[0]):
+        return 0
+    cur = await conn.execute(REFRESH_5M, {"limit": limit})
+    hours = await cur.fetchall()
+    if hours:
+        locations, definitions, starts, _ = zip(*hours, strict=True)
+        await conn.execute(REFRESH_1H, (list(locations), list(definitions), list(starts)))
+    return sum(int(taken) for *_, taken in hours)

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+from core.mobile_units import UnitKind
 from storage.geo import Point, distance_sql, near_params
 
 
@@ -18,7 +19,7 @@ class MobileUnit:
     """A registered mobile unit and who operates it."""
 
     id: str
-    kind: str
+    kind: UnitKind
     organization_id: str
     label: str
     roaz_region: str
@@ -56,7 +57,7 @@ class UnitPosition:
     """A unit's latest position and, for ambulances, its latest status."""
 
     id: str
-    kind: str
+    kind: UnitKind
     organization_id: str
     label: str
     roaz_region: str

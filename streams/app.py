@@ -8,6 +8,8 @@
 - every store batch and the stale watcher send what changed to the events topic
 - `alerts`: events -> alert states, notifications (-> events topic), webhook queue
   (streams/alerts.py); the `webhooks` timer delivers them
+- the `planning` timer: unanswered holds and visit requests expire, planning events go from
+  the outbox to the events topic (streams/planning.py)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from streams.deadletter import DlqLimit
 from streams.events import EventSender, StaleWatcher
 from streams.live_state import LiveStateRefresher
 from streams.lsiv import register_lsiv
+from streams.planning import PlanningTimer
 from streams.recovery import Reconciler, RollupRefresher
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue
@@ -144,6 +147,12 @@ def create_app(settings: Settings) -> faust.App:
     async def send_webhooks() -> None:
         await _survive("webhooks", webhooks.run_once, pool)
 
+    planning = PlanningTimer(sink, events,
+                             retention_days=settings.planning_patient_retention_days)
+
+    async def run_planning() -> None:
+        await _survive("planning", planning.run_once, pool)
+
     async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned = kwargs.get("assigned", args[0] if args else set())
         counts = Counter(tp.topic for tp in assigned)
@@ -158,5 +167,6 @@ def create_app(settings: Settings) -> faust.App:
               name="refresh-live-state")(refresh_live_state)
     app.timer(interval=settings.stale_check_seconds, name="stale-watcher")(watch_staleness)
     app.timer(interval=settings.webhook_poll_seconds, name="webhooks")(send_webhooks)
+    app.timer(interval=settings.planning_sweep_seconds, name="planning")(run_planning)
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
     return app

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from stack.credentials import register_client_over_api, signed_in
+from stack.credentials import TokenAuth, register_client_over_api, signed_in
 from stack.demo import organization_resource
+
+
+def token_of(client: httpx.Client) -> str | None:
+    """The access token a signed-in client holds (None until its first request)."""
+    assert isinstance(client.auth, TokenAuth), "not a signed-in client"
+    return client.auth.token
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ problem is collected first and raised together, so a dispatch centre sees all of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from adapters.base import (
     json_object,
     parse_instant,
 )
+from core.ids import ID
 from definitions import load_catalogue
 
 Kind = Literal["vehicle-status", "avls-position"]
@@ -33,7 +33,7 @@ CAPABILITIES = {"A": ("A1", "A2", "B"), "B": ("B",)}
 SERVICE_AREA = {"lat": (50.0, 54.0), "lon": (2.5, 8.0)}
 LIMITS = {"speed_kmh": (0.0, 300.0), "heading_deg": (0.0, 360.0), "accuracy_m": (0.0, 10_000.0)}
 # A vehicle id is also the mobile unit id (the API's rule for unit ids).
-VEHICLE_ID = re.compile(r"^[A-Za-z0-9.\-]{1,64}$")
+VEHICLE_ID = ID
 ENVELOPE = {"kind", "message_id", "vehicle", "at"}
 FIELDS = {"vehicle-status": ENVELOPE | {"status"}, "avls-position": ENVELOPE | {"position"}}
 VEHICLE_FIELDS = {"id", "call_sign", "rav_region", "type"}
@@ -109,7 +109,7 @@ def _vehicle(body: Mapping[str, Any], problems: list[Issue]) -> LsivVehicle:
         return LsivVehicle("", "", "", "A")
     problems += _unknown(vehicle, VEHICLE_FIELDS, "vehicle.")
     vehicle_id = _text(vehicle, "id", "vehicle.", problems, 64)
-    if vehicle_id and not VEHICLE_ID.match(vehicle_id):
+    if vehicle_id and not VEHICLE_ID.fullmatch(vehicle_id):
         problems.append(error("value", "vehicle.id", "use only letters, digits, '-' and '.' "
                               f"in a vehicle id, got {vehicle_id!r}"))
     call_sign = _text(vehicle, "call_sign", "vehicle.", problems, 32)

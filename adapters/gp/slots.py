@@ -42,6 +42,7 @@ from adapters.base import (
 from adapters.fhir import validate_resource
 from adapters.fhir_schema import BUNDLE_TYPES, INSTANT, bundle_of
 from core.messages import Observation
+from core.planning import Agenda, AgendaSlot
 
 SLOT_STATUSES = frozenset({"free", "busy", "busy-unavailable", "busy-tentative",
                            "entered-in-error"})
@@ -120,6 +121,11 @@ def _schedule_keys(bundle: Bundle) -> dict[str, bool]:
             if resource.id:
                 keys[f"Schedule/{resource.id}"] = active
     return keys
+
+
+def _schedule_active(slot: Slot, bundle: Bundle) -> bool:
+    reference = slot.schedule.reference if slot.schedule else None
+    return _schedule_keys(bundle).get(str(reference), False)
 
 
 def _free_slot(slot: Slot, where: str, schedules: dict[str, bool]) -> FreeSlot | Issue | None:
@@ -215,6 +221,19 @@ class GpSlotsAdapter:
     def location_of(self, payload: Payload) -> str:
         """The practice Location that every Schedule's actor names."""
         return practice_location(_bundle(payload))
+
+    def agenda(self, payload: Payload) -> Agenda:
+        """The bookable view of a valid bundle (call after `parse` accepted it): every Slot
+        with an id, by its id, as the planning module books them (docs/planning.md)."""
+        bundle = _bundle(payload)
+        slots = tuple(
+            AgendaSlot(slot_id=resource.id, start_at=resource.start, end_at=resource.end,
+                       status=str(resource.status) if _schedule_active(resource, bundle)
+                       else "busy")
+            for _, _, resource in _resources(bundle)
+            if isinstance(resource, Slot) and resource.id and resource.start and resource.end)
+        assert bundle.timestamp is not None
+        return Agenda(practice_location(bundle), bundle.timestamp, slots)
 
     def parse(self, payload: Payload, meta: MessageMeta) -> AdapterResult:
         """Count the free slots starting within 3 and within 24 hours of the timestamp."""

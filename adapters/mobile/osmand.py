@@ -47,6 +47,7 @@ from adapters.base import (
     warning,
 )
 from core.messages import Position
+from core.mobile_units import KIND_OF_SECTOR, UnitKind
 from core.retention import POSITION_RETENTION
 
 KNOT_IN_KMH = 1.852
@@ -57,11 +58,6 @@ UNIX_TEXT = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 
 MediaType = Literal["application/fhir+json", "application/json", "text/csv"]
 Subject = Literal["location", "mobile-unit"]
-UnitKind = Literal["ambulance", "hap-visit-car", "district-nurse"]
-# The API tells the unit's sector (meta.sector); the kind of unit follows from it.
-UNIT_KIND_OF_SECTOR: dict[str, UnitKind] = {
-    "ambulance": "ambulance", "hap": "hap-visit-car", "vvt": "district-nurse",
-}
 
 QUERY_USED = {"id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing",
               "heading", "accuracy", "valid"}
@@ -311,7 +307,8 @@ def _once_per_moment(fixes: list[Fix], reading: Reading) -> list[Fix]:
 
 
 def _unit_kind(meta: MessageMeta) -> UnitKind:
-    kind = UNIT_KIND_OF_SECTOR.get(meta.sector)
+    # The API tells the unit's sector (meta.sector); the kind of unit follows from it.
+    kind = KIND_OF_SECTOR.get(meta.sector)
     if kind is None:
         raise AdapterError([error("business-rule", "unit", f"mobile unit {meta.location_id} has "
                                   f"sector {meta.sector!r}; positions are kept for ambulance, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ WORKER_GROUP = "zorgcapaciteit-streams"
 INGEST_TOPIC = "zc.ingest.v2"
 
 
-def push(api: httpx.Client, location_id: str, figures: dict[str, int | None],
+def push(api: httpx.Client, location_id: str, figures: Mapping[str, int | None],
          observed_at: datetime | None = None) -> httpx.Response:
     """POST a SANER MeasureReport for `location_id`."""
     report = measure_report(location_id, figures, observed_at or datetime.now(UTC))

@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -72,13 +73,16 @@ def test_a_threshold_with_hysteresis_fires_and_clears_once(platform: Platform) -
                       7: [("firing", 3.0), ("cleared", 7.0)],
                       4: [("firing", 3.0), ("cleared", 7.0), ("firing", 4.0)]}
     values = [10, 3, 4, 5, 6, 7, 4]
+
+    def states_are(want: list[tuple[str, float]]) -> bool:
+        return _states(site.client, rule["id"]) == want
+
     for n, value in enumerate(values):
         _push_available(site, value, start + timedelta(seconds=n))
-        wait_for(lambda v=value: _stored(site.client, site, v), what=f"{value} stored")
+        wait_for(partial(_stored, site.client, site, value), what=f"{value} stored")
         if value in expected_after and (value != 4 or n == len(values) - 1):
             want = expected_after[value]
-            wait_for(lambda w=want: _states(site.client, rule["id"]) == w, timeout=20,
-                     what=f"notifications {want}")
+            wait_for(partial(states_are, want), timeout=20, what=f"notifications {want}")
     assert _states(site.client, rule["id"]) == expected_after[4]
 
 

@@ -83,7 +83,7 @@ def test_bad_report_gets_operation_outcome_and_nothing_is_stored(
 
 def test_report_for_an_unregistered_location_is_refused(provider: httpx.Client) -> None:
     response = push(provider, "nowhere-123", {"numICUBeds": 5})
-    assert response.status_code == 422
+    assert response.status_code == 404
     issue = response.json()["issue"][0]
     assert issue["code"] == "not-found" and "PUT /fhir/Location/nowhere-123" in issue["diagnostics"]
 

@@ -21,7 +21,7 @@ from fhirpy.base.exceptions import ForbiddenError, OperationOutcome, ResourceNot
 
 from stack import demo
 from stack.config import StackConfig
-from tests.identities import Platform
+from tests.identities import Platform, token_of
 from tests.integration.helpers import push, stored_count
 from tests.waiting import wait_for
 
@@ -33,7 +33,7 @@ BUSYNESS = "https://zorgcapaciteit.nl/fhir/Measure/busyness"
 
 def _token(client: httpx.Client) -> str:
     client.get("/v1/definitions").raise_for_status()  # signs the client in
-    token = client.auth.token  # type: ignore[union-attr]
+    token = token_of(client)
     assert token is not None
     return str(token)
 
@@ -105,7 +105,8 @@ def test_metadata_is_the_capability_statement_of_what_is_served(stack: StackConf
     assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
     rest = statement["rest"][0]
     resources = {r["type"]: r for r in rest["resource"]}
-    assert set(resources) == {"Organization", "Location", "HealthcareService", "MeasureReport"}
+    assert set(resources) == {"Organization", "Location", "HealthcareService", "MeasureReport",
+                              "Slot", "Appointment", "AppointmentResponse"}  # docs/planning.md
     location = resources["Location"]
     assert [i["code"] for i in location["interaction"]] == [
         "read", "update", "history-instance", "search-type"]

@@ -97,8 +97,8 @@ def history(stack: StackConfig, platform: Platform) -> Iterator[History]:
             return row is not None and row[0] >= 3 * HOURS
         wait_for(hours_rolled_up, timeout=120, what="the hourly roll-ups of 25 days")
     _refit(stack)
-    yield History(*ids, {(ids[0], HIGH): busy[-1], (ids[1], HIGH): small[-1],
-                         (ids[2], LOW): noise[-1]}, provider)
+    yield History(ids[0], ids[1], ids[2], {(ids[0], HIGH): busy[-1], (ids[1], HIGH): small[-1],
+                                           (ids[2], LOW): noise[-1]}, provider)
 
 
 def _forecast(client: httpx.Client, **params: Any) -> dict[str, Any]:

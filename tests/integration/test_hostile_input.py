@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -359,7 +360,7 @@ def test_an_odd_stored_time_flags_its_location_and_the_region_still_answers(
         provider.put(f"/fhir/Location/{site}", json=place).raise_for_status()
         assert post_fhir(provider, report(site)).status_code == 202
     for site in sites:
-        wait_for(lambda s=site: all_figures_of(zcv, s, FIGURES_CODES), timeout=30,
+        wait_for(partial(all_figures_of, zcv, site, FIGURES_CODES), timeout=30,
                  what=f"{site}'s figures")
     # What the platform refuses today, written around it: 00:00 at +01:00 in year 1 is 1 BC
     # in UTC, which PostgreSQL keeps and Python cannot hold.

@@ -43,7 +43,9 @@ def _dead_letters(stack: StackConfig, key: bytes) -> list[dict[str, Any]]:
     try:
         for message in consumer.consume(num_messages=1000, timeout=5):
             if message.error() is None and message.key() == key:
-                found.append(json.loads(message.value()))
+                value = message.value()
+                assert value is not None, "a dead letter without a value"
+                found.append(json.loads(value))
     finally:
         consumer.close()
     return found

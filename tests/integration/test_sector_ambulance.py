@@ -84,7 +84,9 @@ def _dead_letters(stack: StackConfig, marker: str) -> list[dict[str, Any]]:
     try:
         for message in consumer.consume(num_messages=1000, timeout=3):
             if message.error() is None:
-                letter = json.loads(message.value())
+                value = message.value()
+                assert value is not None, "a dead letter without a value"
+                letter = json.loads(value)
                 if marker.encode() in base64.b64decode(letter["value_base64"]):
                     found.append(letter)
     finally:

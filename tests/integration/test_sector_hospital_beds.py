@@ -137,7 +137,7 @@ def test_bed_bundle_naming_an_unregistered_ward_stores_nothing(
     provider = hospital.client
     unregistered = f"{hospital.id}-c2"
     response = _push_bundle(provider, _bundle(hospital, _now(), ward_id=unregistered))
-    assert response.status_code == 422, response.text
+    assert response.status_code == 404, response.text  # what it names is not registered
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert any(f"Location/{unregistered}" in i["diagnostics"] for i in outcome["issue"])
@@ -207,7 +207,7 @@ def test_a_mapping_with_an_unknown_category_is_refused(hospital: Hospital) -> No
 
 def test_lpz_csv_for_a_location_without_mapping_is_refused(hospital: Hospital) -> None:
     response = _push_csv(hospital.client, _csv(hospital.id, _now(), *GOOD_ROWS))
-    assert response.status_code == 422
+    assert response.status_code == 404
     issue = response.json()["issue"][0]
     assert issue["code"] == "not-found" and issue["expression"] == ["mapping"]
 

@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from core.mobile_units import UNIT_KINDS
 from stack.config import StackConfig
 from tests.identities import Platform
 from tests.integration.helpers import raw_count
@@ -174,3 +175,14 @@ def test_unknown_device_is_404(api: httpx.Client, visit_car: VisitCar) -> None:
     assert answer.status_code == 404, answer.text
     # Without a key or token nothing is looked up: 401, not 404.
     assert api.get("/osmand", params=query(nobody, now())).status_code == 401
+
+
+def test_the_database_takes_exactly_the_declared_unit_kinds(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """The CHECK of migration 0004 is a safety net: it must name the kinds core declares."""
+    row = db.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                     " WHERE conrelid = 'mobile_unit'::regclass AND contype = 'c'"
+                     " AND pg_get_constraintdef(oid) LIKE '%%kind%%'").fetchone()
+    assert row is not None
+    assert set(re.findall(r"'([^']+)'::text", str(row[0]))) == set(UNIT_KINDS)

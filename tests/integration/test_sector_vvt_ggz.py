@@ -221,7 +221,7 @@ def test_csv_naming_an_unregistered_location_is_refused_and_stores_nothing(
     at = _ago(1).isoformat()
     response = _post_csv(vvt, f"{providers.elv_other};GRZ;1;10;{at}",
                          f"{nowhere};ELV laag complex;2;12;{at}")
-    assert response.status_code == 422, response.text
+    assert response.status_code == 404, response.text
     [issue] = _issues(response)
     assert issue["code"] == "not-found" and f"Location/{nowhere}" in issue["diagnostics"]
 

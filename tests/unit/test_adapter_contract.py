@@ -54,7 +54,7 @@ def _side(path: Path, suffix: str) -> dict[str, Any]:
 
 def _load(path: Path) -> Payload:
     text = path.read_text(encoding="utf-8")
-    return text if path.suffix == ".csv" else json.loads(text)  # type: ignore[no-any-return]
+    return text if path.suffix == ".csv" else json.loads(text)
 
 
 def _parse(adapter: Adapter, path: Path) -> AdapterResult:

@@ -73,6 +73,7 @@ def test_values_fit_their_definitions(data: NationalDataSet) -> None:
         if text is not None:
             assert text in definition.allowed_codes()
         if value is not None and definition.range is not None:
+            assert isinstance(value, int | float), value
             assert definition.range.min <= value <= definition.range.max
 
 

@@ -131,11 +131,14 @@ def test_a_new_version_is_in_force_on_its_effective_day_not_the_day_before() -> 
     assert [v.version for v in versions][:2] == [1, 2]
     second = versions[1].effective_from
     assert second == date(2026, 7, 1)
-    assert catalogue.get("hospital.beds.ic.available", second).version == 2  # type: ignore[union-attr]
-    assert catalogue.get("hospital.beds.ic.available",  # type: ignore[union-attr]
-                         second - timedelta(days=1)).version == 1
-    assert catalogue.get("hospital.beds.ic.available",  # type: ignore[union-attr]
-                         versions[0].effective_from - timedelta(days=1)).version == 1
+
+    def version_on(day: date) -> int | None:
+        definition = catalogue.get("hospital.beds.ic.available", day)
+        return None if definition is None else definition.version
+
+    assert version_on(second) == 2
+    assert version_on(second - timedelta(days=1)) == 1
+    assert version_on(versions[0].effective_from - timedelta(days=1)) == 1
 
 
 def test_a_figure_observed_on_the_effective_day_carries_the_new_version() -> None:
@@ -331,7 +334,8 @@ async def _run(stage: Stage[int], stream: Stream, halts: list[BaseException]) ->
 def test_a_stage_refusing_everything_halts_and_leaves_its_batch_unacknowledged(
     limits: dict[str, Any], halted_after: int,
 ) -> None:
-    topic, halts = Topic(), []
+    topic = Topic()
+    halts: list[BaseException] = []
     stage = RefusesEverything(DeadLetterQueue(topic, limit=lambda: DlqLimit(**limits)), halts)
     stream = Stream(_batches(8, 3))
     asyncio.run(_run(stage, stream, halts))
@@ -349,7 +353,8 @@ def test_a_stage_refusing_some_counts_the_rest_as_processed() -> None:
                                                                                BaseException]]:
             return [(message, ValueError("refused")) for _, message in items[1:]]
 
-    topic, halts = Topic(), []
+    topic = Topic()
+    halts: list[BaseException] = []
     limit = DlqLimit(max_invalid_ratio=0.5, max_consecutive=2, min_seen=12, window=1000)
     stage = RefusesTwoOfThree(DeadLetterQueue(topic, limit=lambda: limit), halts)
     stream = Stream(_batches(8, 3))

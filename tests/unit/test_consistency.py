@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters import AdapterError, MessageMeta, adapter_for, map_message
+from adapters import AdapterError, AdapterResult, MessageMeta, adapter_for, map_message
 from adapters.base import Adapter
 from api.availability_routes import _locations
 from api.outcome import operation_outcome
@@ -35,7 +35,7 @@ def adapter(source_format: str) -> Adapter:
 SANER = adapter("fhir-r4/MeasureReport")
 
 
-def mapped(source_format: str, payload: Any, sector: str = "hospital"):  # type: ignore[no-untyped-def]
+def mapped(source_format: str, payload: Any, sector: str = "hospital") -> AdapterResult:
     chosen = adapter(source_format)
     meta = MessageMeta(uuid.UUID(int=3), "org-1", chosen.location_of(payload), NOW,
                        source_format, sector)

@@ -25,7 +25,8 @@ def test_every_sector_has_a_table_and_every_item_on_the_board_is_defined() -> No
         assert board.places, board.sector
         assert len({c.key for c in board.columns}) == len(board.columns), board.sector
         for code in board.places:
-            assert catalogue.get(code).value_type == "count"  # type: ignore[union-attr]
+            definition = catalogue.get(code)
+            assert definition is not None and definition.value_type == "count"
 
 
 def test_the_items_the_issue_asks_for_are_on_the_board() -> None:

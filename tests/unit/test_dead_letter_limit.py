@@ -71,7 +71,8 @@ async def run_until_halted(stage: Numbers, stream: Stream, halts: list[BaseExcep
 
 
 def test_bad_messages_become_dead_letters_and_the_batch_is_acked_after_the_work() -> None:
-    topic, halts = Topic(), []
+    topic = Topic()
+    halts: list[BaseException] = []
     stage = Numbers(DeadLetterQueue(topic), halts)
     stream = Stream([events(b"2", b"x", b"3", b"4")])
     asyncio.run(run_until_halted(stage, stream, halts))
@@ -84,7 +85,8 @@ def test_bad_messages_become_dead_letters_and_the_batch_is_acked_after_the_work(
 
 
 def test_an_unhandled_error_halts_the_worker_and_acknowledges_nothing() -> None:
-    topic, halts = Topic(), []
+    topic = Topic()
+    halts: list[BaseException] = []
     stage = Numbers(DeadLetterQueue(topic), halts)
     stream = Stream([events(b"2"), events(b"4", b"9", first=1), events(b"6", first=3)])
     asyncio.run(run_until_halted(stage, stream, halts))
@@ -94,7 +96,8 @@ def test_an_unhandled_error_halts_the_worker_and_acknowledges_nothing() -> None:
 
 
 def test_the_limit_is_kept_per_partition() -> None:
-    topic, halts = Topic(), []
+    topic = Topic()
+    halts: list[BaseException] = []
     queue = DeadLetterQueue(topic, limit=lambda: DlqLimit(max_consecutive=3))
     stage = Numbers(queue, halts)
     stream = Stream([events(b"1", b"3", partition=0),

@@ -98,8 +98,9 @@ IC = {**GOOD, "code": "hospital.beds.ic.available"}
 OCCUPIED = {**GOOD, "code": "hospital.beds.ic.occupied"}
 
 
-def rule_problems(tmp_path: Path, rules: list[Any], items: list[Any] | None = None) -> list[str]:
-    """The problems of `rules` beside a small catalogue: GOOD, IC, OCCUPIED and `items`."""
+def rule_problems(tmp_path: Path, rules: object, items: list[Any] | None = None) -> list[str]:
+    """The problems of the rule file `rules` (its entries, or whatever else YAML holds)
+    beside a small catalogue: GOOD, IC, OCCUPIED and `items`."""
     folder = tmp_path / "definitions"
     (folder / "rules").mkdir(parents=True)
     (folder / "items.yaml").write_text(yaml.safe_dump([GOOD, IC, OCCUPIED, *(items or [])]))
@@ -165,5 +166,5 @@ def test_rule_versions_and_ids(tmp_path: Path) -> None:
 
 
 def test_a_rule_file_that_is_not_a_list_is_named(tmp_path: Path) -> None:
-    found = rule_problems(tmp_path, RULE)  # type: ignore[arg-type]
+    found = rule_problems(tmp_path, RULE)
     assert "extra.yaml: file: must be a YAML list of rule entries" in found

@@ -97,6 +97,7 @@ def test_a_fleet_message_is_the_regions_snapshot_mapped_at_its_latest_status() -
     assert again.message_id == message.message_id
     # Mapped here, and the same when the store stage maps the archived raw message again.
     raw = message.raw_message()
+    assert isinstance(raw.payload, dict)
     assert raw.payload["vehicles"] == [{"id": "amb-16-101", "type": "A", "status": "5"},
                                        {"id": "amb-16-201", "type": "B", "status": "2"}]
     assert ingest_message(raw, map_raw(raw).observations).observations == message.observations

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from adapters import AdapterError, AdapterResult, MessageMeta
-from adapters.base import error
+from adapters.base import Payload, error
 from adapters.mobile.osmand import ADAPTER
 from api import deps, osmand_routes
 from api.access import declared_routes
@@ -209,9 +209,10 @@ def test_location_of_reads_the_device_id_of_either_form() -> None:
     assert ADAPTER.location_of(query()) == "hap-leiden-visite-1"
     assert ADAPTER.location_of({"query": {"deviceid": "u-2"}}) == "u-2"
     assert ADAPTER.location_of(body(report())) == "wijkzorg-delft-3"
-    for payload, where in [({"query": {"lat": "52"}}, "query.id"),
-                           ({"body": {"location": {}}}, "device_id"),
-                           ({"other": {}}, "payload")]:
+    refused: list[tuple[Payload, str]] = [({"query": {"lat": "52"}}, "query.id"),
+                                          ({"body": {"location": {}}}, "device_id"),
+                                          ({"other": {}}, "payload")]
+    for payload, where in refused:
         with pytest.raises(AdapterError) as caught:
             ADAPTER.location_of(payload)
         assert caught.value.issues[0].expression == where
@@ -259,6 +260,7 @@ class Client:
             self.app.dependency_overrides[dependency] = _nothing
         for route in declared_routes(self.app):
             for rule in route.rules:
+                assert callable(rule)  # a Rule instance is its own dependency callable
                 self.app.dependency_overrides[rule] = _device
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -136,7 +137,7 @@ def test_for_each_makes_one_rule_per_combination() -> None:
 REAL = load_catalogue().rules.in_force(DAY)
 
 
-def real(values: dict[str, float | None]) -> dict[str, str]:
+def real(values: Mapping[str, float | None]) -> dict[str, str]:
     return {v.rule.id: v.rule.severity for v in REAL.violations(values)}
 
 

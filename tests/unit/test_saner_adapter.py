@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters import AdapterError, MessageMeta, adapter_for
+from adapters import AdapterError, AdapterResult, MessageMeta, adapter_for
 from stack.demo import measure_report
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -16,7 +16,7 @@ ADAPTER = adapter_for("fhir-r4/MeasureReport")
 META = MessageMeta(uuid.UUID(int=1), "org-1", "loc-1", NOW, "fhir-r4/MeasureReport")
 
 
-def parse(report: dict[str, object]):  # type: ignore[no-untyped-def]
+def parse(report: dict[str, object]) -> AdapterResult:
     assert ADAPTER is not None
     return ADAPTER.parse(report, META)
 
@@ -57,7 +57,7 @@ def test_unknown_population_code_is_a_warning_not_a_rejection() -> None:
 
 def test_older_saner_style_with_code_on_the_group_is_understood() -> None:
     report = measure_report("loc-1", {"numICUBeds": 10}, NOW)
-    group = report["group"][0]  # type: ignore[index]
+    group = report["group"][0]
     group["code"] = {"coding": [{"code": "numICUBedsOcc"}]}
     group["population"] = [{"code": {"coding": [{"code": "initial-population"}]}, "count": 7}]
     assert [(o.definition, o.value) for o in parse(report).observations] == [
@@ -77,14 +77,14 @@ def test_out_of_range_is_refused_naming_the_element(
     figures: dict[str, int], expression: str, rule: str,
 ) -> None:
     with pytest.raises(AdapterError) as caught:
-        parse(measure_report("loc-1", figures, NOW))  # type: ignore[arg-type]
+        parse(measure_report("loc-1", figures, NOW))
     issue = caught.value.issues[0]
     assert issue.expression == expression and rule in issue.diagnostics
 
 
 def test_malformed_fhir_is_refused_with_the_path() -> None:
     report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
-    report["group"][0]["population"][0]["count"] = "three"  # type: ignore[index]
+    report["group"][0]["population"][0]["count"] = "three"
     with pytest.raises(AdapterError) as caught:
         parse(report)
     assert caught.value.issues[0].expression == "MeasureReport.group[0].population[0].count"
@@ -92,7 +92,7 @@ def test_malformed_fhir_is_refused_with_the_path() -> None:
 
 def test_a_count_that_is_missing_without_reason_is_refused() -> None:
     report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
-    del report["group"][0]["population"][0]["count"]  # type: ignore[index]
+    del report["group"][0]["population"][0]["count"]
     with pytest.raises(AdapterError) as caught:
         parse(report)
     assert "data-absent-reason" in caught.value.issues[0].diagnostics

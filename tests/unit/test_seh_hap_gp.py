@@ -178,7 +178,8 @@ def test_u4_below_u3_is_refused_only_when_both_are_known() -> None:
 # --- GP consults (FHIR Bundle of Slots) -----------------------------------------------------
 
 def _bundle() -> dict[str, Any]:
-    return json.loads(Path(SLOTS_EXAMPLE).read_text())  # type: ignore[no-any-return]
+    bundle: dict[str, Any] = json.loads(Path(SLOTS_EXAMPLE).read_text())
+    return bundle
 
 
 def _slot(start: str, status: str = "free", schedule: str = "Schedule/agenda-jansen",

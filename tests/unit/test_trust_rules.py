@@ -39,8 +39,8 @@ def test_a_provider_owns_only_its_organisations_things() -> None:
 
 
 def test_a_zcv_reads_its_regions_and_their_neighbours_only() -> None:
-    assert readable_regions(WEST, NEIGHBOURS) == {
-        "west", "noord-holland-flevoland", "midden-nederland", "zuidwest"}
+    assert readable_regions(WEST, NEIGHBOURS) == frozenset({
+        "west", "noord-holland-flevoland", "midden-nederland", "zuidwest"})
     check_regions(WEST, ["west", "zuidwest"], NEIGHBOURS)
     with pytest.raises(Forbidden, match="noord-nederland is not coordinated"):
         check_regions(WEST, ["noord-nederland"], NEIGHBOURS)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from definitions import load_catalogue
-from definitions.validation import DefinitionViolation, check_observation, value_problem
+from definitions.validation import DefinitionViolation, Value, check_observation, value_problem
 
 CATALOGUE = load_catalogue()
 
 
-def problem(code: str, value: object, unit: str | None = None) -> str | None:
+def problem(code: str, value: Value, unit: str | None = None) -> str | None:
     definition = CATALOGUE.get(code)
     assert definition is not None
-    return value_problem(definition, value, unit)  # type: ignore[arg-type]
+    return value_problem(definition, value, unit)
 
 
 @pytest.mark.parametrize(("code", "value", "rule"), [
@@ -29,7 +29,7 @@ def problem(code: str, value: object, unit: str | None = None) -> str | None:
     ("ambulance.vehicle.position", "52.1,4.4", "position event"),
 ])
 def test_a_value_that_breaks_its_definition_names_the_rule(
-    code: str, value: object, rule: str,
+    code: str, value: Value, rule: str,
 ) -> None:
     found = problem(code, value)
     assert found is not None and rule in found and code in found
@@ -41,7 +41,7 @@ def test_a_value_that_breaks_its_definition_names_the_rule(
     ("hospital.seh.status_expected_end", "2026-11-22T22:30:00+01:00"),
     ("ggz.doctor.available", False),
 ])
-def test_a_fitting_value_passes(code: str, value: object) -> None:
+def test_a_fitting_value_passes(code: str, value: Value) -> None:
     assert problem(code, value) is None
 
 

@@ -6,14 +6,13 @@ import * as L from "/console/vendor/leaflet/leaflet-src.esm.js";
 import { ageSeconds, formatAge, locationState, serverNow } from "./figures.js";
 
 const NETHERLANDS = [[50.75, 3.35], [53.55, 7.25]];
-const UNIT_LETTER = { ambulance: "A", "hap-visit-car": "H", "district-nurse": "W" };
-const UNIT_KIND = { ambulance: "ambulance", "hap-visit-car": "visit car",
-                    "district-nurse": "district nurse" };
 
 export class MapView {
   constructor(element, config, { onPick, onTileTrouble }) {
     this.config = config;
     this.boards = new Map(config.sectors.map((s) => [s.sector, s]));
+    // The kinds of unit with their map letter and name: core/mobile_units.py, via the config.
+    this.unitKinds = new Map(config.unit_kinds.map((k) => [k.kind, k]));
     this.map = L.map(element, { preferCanvas: false }).fitBounds(NETHERLANDS);
     this.map.attributionControl.setPrefix("Leaflet");
     const tiles = L.tileLayer(config.tile_url, {
@@ -81,7 +80,7 @@ export class MapView {
     chip.className = `unit-chip ${unit.available ? "available" : ""}${unit.stale ? " stale" : ""}`;
     chip.dataset.unit = unit.id;
     chip.dataset.kind = unit.kind;
-    chip.textContent = UNIT_LETTER[unit.kind] || "?";
+    chip.textContent = this.unitKinds.get(unit.kind)?.letter || "?";
     const icon = L.divIcon({ html: chip, className: "unit-icon", iconSize: [22, 22] });
     const text = this.unitText(unit);
     if (known) {
@@ -104,7 +103,7 @@ export class MapView {
     const status = unit.status
       ? ` · status ${unit.status} ${this.config.vehicle_statuses[unit.status]?.name || ""}` : "";
     const age = formatAge(ageSeconds(unit));
-    return `${UNIT_KIND[unit.kind] || unit.kind} ${unit.label}${status} · ${
+    return `${this.unitKinds.get(unit.kind)?.label || unit.kind} ${unit.label}${status} · ${
       unit.available ? "available" : "not available"} · ${age} ago${unit.stale ? " (stale)" : ""}`;
   }
 
