@@ -602,6 +602,68 @@ def test_planning_a_hold_from_the_board_is_answered_in_the_providers_console(
         expect(request.locator(".remaining")).to_have_count(0)
 
 
+def _agenda(place: Place, free: int) -> None:
+    """The practice's agenda system sends `free` free slots within the next 3 hours."""
+    read_at = _now() - timedelta(seconds=30)
+    schedule = f"urn:uuid:{uuid.uuid4()}"
+    entries: list[dict[str, Any]] = [{"fullUrl": schedule, "resource": {
+        "resourceType": "Schedule", "active": True,
+        "actor": [{"reference": f"Location/{place.location_id}"}]}}]
+    for i in range(free):
+        start = read_at + timedelta(minutes=30 + 10 * i)
+        entries.append({"resource": {
+            "resourceType": "Slot", "id": f"slot-{i}-{uuid.uuid4().hex[:6]}",
+            "schedule": {"reference": schedule}, "status": "free", "start": start.isoformat(),
+            "end": (start + timedelta(minutes=10)).isoformat()}})
+    answer = place.client.post("/fhir/consult-slots", json={
+        "resourceType": "Bundle", "type": "collection", "timestamp": read_at.isoformat(),
+        "entry": entries}, headers={"Content-Type": "application/fhir+json"})
+    assert answer.status_code == 202, answer.text
+
+
+def test_planning_a_consult_is_booked_and_a_visit_requested_from_the_board(
+    browser: Browser, stack: StackConfig, platform: Platform, zcv: httpx.Client,
+    zcv_west: str, scene: Scene,
+) -> None:
+    """"book" picks a free slot of a GP practice and the U3 figure drops at once; "request
+    visit" asks the HAP's visit car; both are listed, and the ZCV cancels the visit."""
+    u3 = "gp.consults.u3.free"
+    practice = _place(platform, scene.suffix, "gp-plan", "Huisartsen Oegstgeest",
+                      "gp-practice", 52.1800, 4.4700)
+    _agenda(practice, 2)
+    wait_for(lambda: any(f["definition"] == u3 and f["value"] == 2 for location in zcv.get(
+        "/v1/availability", params={"region": "west", "item": u3}).json()["locations"]
+        if location["location_id"] == practice.location_id for f in location["figures"]),
+        timeout=30, what="U3 = 2 of the practice")
+    with console_page(browser, stack.api_url) as (page, _):
+        sign_in(page, zcv_west)
+        _only_scene(page, scene)
+        row = page.locator(f'tr[data-location="{practice.location_id}"]')
+        expect(row.locator(f'td[data-definition="{u3}"] .value')).to_have_text("2")
+        row.get_by_role("button", name=re.compile("^Book a consult")).click()
+        form = page.locator("#planning")
+        slot = form.get_by_label("Free slot")
+        expect(slot.locator("option")).to_have_count(2)
+        form.get_by_role("button", name="Book").click()
+        expect(form).to_be_hidden()
+        booked = page.locator('#request-list li[data-kind="appointment"]')
+        expect(booked).to_contain_text("Huisartsen Oegstgeest")
+        expect(booked).to_have_attribute("data-state", "pending")
+        expect(row.locator(f'td[data-definition="{u3}"] .value')).to_have_text("1")
+
+        hap = page.locator(f'tr[data-location="{scene.hap.location_id}"]')
+        hap.locator(f'button[data-unit="{scene.car_id}"]').click()
+        expect(form.locator("h2")).to_contain_text("Visite 1")
+        form.get_by_label("Urgency").select_option("U2")
+        form.get_by_role("button", name="Request visit").click()
+        expect(form).to_be_hidden()
+        visit = page.locator('#request-list li[data-kind="visit"]')
+        expect(visit).to_contain_text("Visite 1 · U2")
+        expect(visit.locator(".remaining")).to_contain_text("left to answer")
+        visit.get_by_role("button", name=re.compile("^Cancel")).click()
+        expect(visit).to_have_attribute("data-state", "cancelled")
+
+
 @pytest.fixture(scope="module")
 def history_place(stack: StackConfig, platform: Platform) -> Place:
     """An ELV location of West with 25 days of hourly free high-complex beds in a daily and

@@ -32,13 +32,13 @@ class Console {
       unit: (id) => this.model.units.get(id)?.label || id,
     };
     this.requests = new RequestList($("request-list"), $("requests-status"), session, config, {
-      names, announce, changed: () => this.refreshHolds() });
+      names, announce, changed: () => this.refreshPlanned() });
     this.form = new PlanningForm($("planning"), session, config, {
       announce,
       picked: () => this.picked,
       done: () => {
         this.requests.reload();
-        this.refreshHolds();
+        this.refreshPlanned();
       },
     });
     if (!this.provider) {
@@ -148,12 +148,13 @@ class Console {
     await Promise.all([this.reloadUnits(), this.reloadAlerts(), this.requests.reload()]);
   }
 
-  /** The holds beside the figures: a fresh snapshot of the holdable items (a figure event
-   * does not carry them). */
-  async refreshHolds() {
+  /** Holds beside the figures and free consults less bookings: a fresh snapshot of those
+   * items (a figure event does not carry the holds or the bookings). */
+  async refreshPlanned() {
     try {
       const answer = await this.session.json("/v1/availability", { params: this.scope() });
-      const holdable = new Set((config.planning?.holds || []).map((h) => h.item));
+      const holdable = new Set([...(config.planning?.holds || []).map((h) => h.item),
+                                ...(config.planning?.consult_items || [])]);
       for (const location of answer.locations) {
         const figures = location.figures.filter((f) => holdable.has(f.definition));
         if (figures.length && this.model.locations.has(location.location_id)) {
@@ -162,7 +163,7 @@ class Console {
       }
       this.scheduleRender();
     } catch (error) {
-      if (!(error instanceof SignedOut)) $("board-status").textContent = `Holds cannot be read: ${
+      if (!(error instanceof SignedOut)) $("board-status").textContent = `Holds and bookings cannot be read: ${
         error.message}`;
     }
   }
@@ -216,7 +217,7 @@ class Console {
       if (this.map) this.map.showUnit(data);
     } else if (name === "planning") {
       this.requests.soon();
-      if (data.kind === "hold") this.refreshHolds();
+      if (data.kind !== "visit") this.refreshPlanned();
     } else if (name === "alert") {
       this.alerts.update(data);
     } else if (name === "reset") {
