@@ -73,9 +73,9 @@ verify-monitoring: install ## Evaluate the dashboard and alert rules with Promet
 docs: install ## The browsable definition catalogue: docs/catalogue.html
 	@$(PY) -m definitions.docs
 
-screenshots: install ## The console's board, map, alerts and a trend as docs/console-*.png, from its browser tests
+screenshots: install ## The console's board, map, alerts, a trend and planning as docs/console-*.png, from its browser tests
 	@CONSOLE_SCREENSHOT_DIR=docs $(PY) -m pytest -q tests/integration/test_console.py \
-		-k "board or map or alert or next_4_hours"
+		-k "board or map or alert or next_4_hours or planning"
 
 clean: down ## Stop the stack and remove its state
 	@rm -rf .local .test-stack mutants .fuzz

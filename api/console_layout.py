@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from definitions import Catalogue, Definition
+from definitions.planning import Planning, load_planning
 from forecast.items import forecast_items
 
 # How a column draws its figures: one figure; the SEH status with its reason and expected end;
@@ -120,8 +121,31 @@ def _item(definition: Definition, forecast: bool) -> dict[str, Any]:
             "forecast": forecast}
 
 
+def _label(catalogue: Catalogue, code: str) -> str:
+    definition = catalogue.get(code)
+    return definition.label.en if definition else code
+
+
+def planning_config(catalogue: Catalogue, planning: Planning) -> dict[str, Any]:
+    """What the board's planning actions need (docs/planning.md): the bed items a hold may be
+    placed on, the free-consult items a practice is booked by, the unit kinds a visit may be
+    asked of, and the urgencies a visit request names."""
+    return {
+        "holds": [{"category": c.category, "item": c.available, "sector": c.sector,
+                   "ttl_minutes": c.ttl_minutes,
+                   "label": _label(catalogue, c.available)}
+                  for c in planning.hold_categories],
+        "consult_items": [w.item for w in planning.consult_windows],
+        "visit_kinds": [{"kind": u.kind, "sector": u.sector, "ttl_minutes": u.ttl_minutes}
+                        for u in planning.visit_units],
+        "urgencies": [{"code": u.code, "name": u.name}
+                      for u in catalogue.urgencies.get("nts", [])],
+    }
+
+
 def board_config(catalogue: Catalogue) -> dict[str, Any]:
-    """The board as the page reads it: sectors, columns, and every named item's labels."""
+    """The board as the page reads it: sectors, columns, every named item's labels, and the
+    planning actions."""
     items = {}
     forecast = {d.code for d in forecast_items(catalogue)}
     for code in sorted(board_codes()):
@@ -140,4 +164,5 @@ def board_config(catalogue: Catalogue) -> dict[str, Any]:
                     for r in catalogue.regions.values()],
         "vehicle_statuses": {s.code: {"name": s.name, "available": s.available}
                              for s in catalogue.vehicle_statuses.values()},
+        "planning": planning_config(catalogue, load_planning()),
     }

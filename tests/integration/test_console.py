@@ -38,7 +38,7 @@ from stack.config import StackConfig
 from stack.credentials import Credentials, access_token, register_client_over_api, signed_in
 from stack.lsiv_simulator import feed as lsiv_feed
 from stack.patterns import Wanderer
-from tests.identities import Platform
+from tests.identities import Platform, token_of
 from tests.integration.console_browser import (
     CHROMIUM,
     cell,
@@ -521,6 +521,147 @@ def test_the_page_is_public_but_holds_no_data(api: httpx.Client) -> None:
     assert api.get("/console/assets/%2e%2e/%2e%2e/app.py").status_code == 404
     assert api.get("/v1/availability", params={"region": "west"}).status_code == 401
 
+
+
+def test_planning_a_hold_from_the_board_is_answered_in_the_providers_console(
+    browser: Browser, stack: StackConfig, platform: Platform, zcv_west: str, scene: Scene,
+) -> None:
+    """A ZCV holds the last ELV bed from the board and sees it among its open requests with a
+    countdown, the board shows it held; the provider's console lists it and accepts it, which
+    the ZCV sees live; a second hold on the same bed shows the API's 409 in words."""
+    code = "vvt.beds.elv_low_complex.available"
+    elv = _place(platform, scene.suffix, "elv-plan", "ELV Leythenrode", "vvt", 52.1600, 4.5100)
+    elv.client.post("/v1/vvt/beds", json={
+        "location": elv.location_id, "observed_at": _now().isoformat(),
+        "beds": {"elv_low_complex": {"available": 1, "total": 10}}}).raise_for_status()
+    provider_token = token_of(elv.client)
+    assert provider_token is not None
+    with console_page(browser, stack.api_url) as (page, problems):
+        problems.tolerate(r"/v1/holds$")  # the second hold's 409, provoked on purpose
+        sign_in(page, zcv_west)
+        _only_scene(page, scene)
+        expect(page.locator("#live")).to_contain_text("Live")
+        figure = page.locator(cell(elv.location_id, code))
+        expect(figure.locator(".value")).to_have_text("1")
+        expect(figure.locator(".held")).to_have_count(0)
+
+        figure.get_by_role("button", name=re.compile("^Hold a place")).click()
+        form = page.locator("#planning")
+        expect(form).to_be_visible()
+        expect(form.locator("h2")).to_contain_text("ELV Leythenrode")
+        form.get_by_label("Reason").fill("hip fracture, cannot stay at home")
+        form.get_by_label(re.compile("Patient reference")).fill("zcv-west-4711")
+        form.get_by_role("button", name="Place hold").click()
+        expect(form).to_be_hidden()
+
+        request = page.locator('#request-list li[data-kind="hold"]')
+        expect(request).to_have_count(1)
+        expect(request).to_contain_text("waiting for an answer")
+        expect(request).to_contain_text("ELV Leythenrode")
+        remaining = request.locator(".remaining")
+        expect(remaining).to_have_text(re.compile(r"^(30:00|29:[0-5][0-9]) left to answer$"))
+        first = remaining.text_content()
+        wait_for(lambda: remaining.text_content() != first, timeout=5,
+                 what="the countdown moved")
+        # Held beside the provider's own figure, which the hold does not change.
+        expect(figure.locator(".value")).to_have_text("1")
+        expect(figure.locator(".held")).to_contain_text("1 held")
+        hold_id = request.get_attribute("data-request")
+        assert hold_id
+
+        figure.get_by_role("button", name=re.compile("^Hold a place")).click()
+        form.get_by_label("Reason").fill("a second patient")
+        form.get_by_role("button", name="Place hold").click()
+        refusal = form.locator(".error")
+        expect(refusal).to_contain_text(
+            f"no vvt.beds.elv_low_complex place left unheld at Location/{elv.location_id}")
+        expect(refusal).to_contain_text("1 held")
+        page.screenshot(path=screenshot_dir(stack.state_dir / "screenshots")
+                        / "console-planning.png", animations="disabled")
+        form.get_by_role("button", name="Close").click()
+        expect(page.locator('#request-list li[data-kind="hold"]')).to_have_count(1)
+
+        with console_page(browser, stack.api_url) as (provider, _):
+            sign_in(provider, provider_token)
+            expect(provider.locator("#requests-title")).to_have_text(
+                "Requests for your locations")
+            expect(provider.locator("#live")).to_contain_text("Live")
+            # A provider answers requests; it makes none.
+            expect(provider.locator("button.act")).to_have_count(0)
+            asked = provider.locator(f'#request-list li[data-request="{hold_id}"]')
+            expect(asked).to_contain_text("waiting for an answer")
+            expect(asked.locator(".remaining")).to_contain_text("left to answer")
+            expect(asked).to_contain_text("hip fracture")
+            asked.get_by_role("button", name=re.compile("^Accept")).click()
+            expect(asked).to_have_attribute("data-state", "accepted")
+            expect(asked.get_by_role("button", name=re.compile("^Complete"))).to_be_visible()
+
+        # The ZCV's list follows the answer live (a planning event on /v1/stream).
+        expect(request).to_have_attribute("data-state", "accepted", timeout=10_000)
+        expect(request).to_contain_text("accepted")
+        expect(request.locator(".remaining")).to_have_count(0)
+
+
+def _agenda(place: Place, free: int) -> None:
+    """The practice's agenda system sends `free` free slots within the next 3 hours."""
+    read_at = _now() - timedelta(seconds=30)
+    schedule = f"urn:uuid:{uuid.uuid4()}"
+    entries: list[dict[str, Any]] = [{"fullUrl": schedule, "resource": {
+        "resourceType": "Schedule", "active": True,
+        "actor": [{"reference": f"Location/{place.location_id}"}]}}]
+    for i in range(free):
+        start = read_at + timedelta(minutes=30 + 10 * i)
+        entries.append({"resource": {
+            "resourceType": "Slot", "id": f"slot-{i}-{uuid.uuid4().hex[:6]}",
+            "schedule": {"reference": schedule}, "status": "free", "start": start.isoformat(),
+            "end": (start + timedelta(minutes=10)).isoformat()}})
+    answer = place.client.post("/fhir/consult-slots", json={
+        "resourceType": "Bundle", "type": "collection", "timestamp": read_at.isoformat(),
+        "entry": entries}, headers={"Content-Type": "application/fhir+json"})
+    assert answer.status_code == 202, answer.text
+
+
+def test_planning_a_consult_is_booked_and_a_visit_requested_from_the_board(
+    browser: Browser, stack: StackConfig, platform: Platform, zcv: httpx.Client,
+    zcv_west: str, scene: Scene,
+) -> None:
+    """"book" picks a free slot of a GP practice and the U3 figure drops at once; "request
+    visit" asks the HAP's visit car; both are listed, and the ZCV cancels the visit."""
+    u3 = "gp.consults.u3.free"
+    practice = _place(platform, scene.suffix, "gp-plan", "Huisartsen Oegstgeest",
+                      "gp-practice", 52.1800, 4.4700)
+    _agenda(practice, 2)
+    wait_for(lambda: any(f["definition"] == u3 and f["value"] == 2 for location in zcv.get(
+        "/v1/availability", params={"region": "west", "item": u3}).json()["locations"]
+        if location["location_id"] == practice.location_id for f in location["figures"]),
+        timeout=30, what="U3 = 2 of the practice")
+    with console_page(browser, stack.api_url) as (page, _):
+        sign_in(page, zcv_west)
+        _only_scene(page, scene)
+        row = page.locator(f'tr[data-location="{practice.location_id}"]')
+        expect(row.locator(f'td[data-definition="{u3}"] .value')).to_have_text("2")
+        row.get_by_role("button", name=re.compile("^Book a consult")).click()
+        form = page.locator("#planning")
+        slot = form.get_by_label("Free slot")
+        expect(slot.locator("option")).to_have_count(2)
+        form.get_by_role("button", name="Book").click()
+        expect(form).to_be_hidden()
+        booked = page.locator('#request-list li[data-kind="appointment"]')
+        expect(booked).to_contain_text("Huisartsen Oegstgeest")
+        expect(booked).to_have_attribute("data-state", "pending")
+        expect(row.locator(f'td[data-definition="{u3}"] .value')).to_have_text("1")
+
+        hap = page.locator(f'tr[data-location="{scene.hap.location_id}"]')
+        hap.locator(f'button[data-unit="{scene.car_id}"]').click()
+        expect(form.locator("h2")).to_contain_text("Visite 1")
+        form.get_by_label("Urgency").select_option("U2")
+        form.get_by_role("button", name="Request visit").click()
+        expect(form).to_be_hidden()
+        visit = page.locator('#request-list li[data-kind="visit"]')
+        expect(visit).to_contain_text("Visite 1 · U2")
+        expect(visit.locator(".remaining")).to_contain_text("left to answer")
+        visit.get_by_role("button", name=re.compile("^Cancel")).click()
+        expect(visit).to_have_attribute("data-state", "cancelled")
 
 
 @pytest.fixture(scope="module")

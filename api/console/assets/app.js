@@ -1,17 +1,20 @@
 // The ZCV console: sign in with a token, load the snapshot (availability, busyness, units,
-// alerts) for the chosen region, then follow /v1/stream. Everything the page shows comes from
-// the API with the user's token; the page itself holds no data.
+// alerts, planning requests) for the chosen region, then follow /v1/stream. Everything the page
+// shows comes from the API with the user's token; the page itself holds no data. A provider's
+// token opens the same page on its own locations: it answers planning requests, it makes none.
 
 import { AlertList } from "./alerts.js";
 import { BoardModel, BoardView } from "./board.js";
 import { ageSeconds, formatAge, isStale, learnServerClock } from "./figures.js";
 import { ForecastPanel } from "./forecast.js";
+import { PlanningForm, RequestList } from "./planning.js";
 import { ApiError, Session, SignedOut } from "./session.js";
 import { LiveStream } from "./stream.js";
 
 const config = JSON.parse(document.getElementById("console-config").textContent);
 const $ = (id) => document.getElementById(id);
 const TICK_MS = 5_000;
+const COUNTDOWN_MS = 1_000;
 const NEAREST_COUNT = 5;
 
 function announce(text) {
@@ -21,8 +24,30 @@ function announce(text) {
 class Console {
   constructor(session) {
     this.session = session;
+    this.provider = session.claims.role === "provider";
     this.model = new BoardModel(config.items);
     this.board = new BoardView($("board-tables"), config, this.model);
+    const names = {
+      location: (id) => this.model.locations.get(id)?.name || id,
+      unit: (id) => this.model.units.get(id)?.label || id,
+    };
+    this.requests = new RequestList($("request-list"), $("requests-status"), session, config, {
+      names, announce, changed: () => this.refreshPlanned() });
+    this.form = new PlanningForm($("planning"), session, config, {
+      announce,
+      picked: () => this.picked,
+      done: () => {
+        this.requests.reload();
+        this.refreshPlanned();
+      },
+    });
+    if (!this.provider) {
+      this.board.actions = {
+        hold: (location, hold) => this.form.hold(location, hold),
+        book: (location) => this.form.book(location),
+        visit: (location, unit) => this.form.visit(location, unit),
+      };
+    }
     this.forecast = new ForecastPanel($("forecast"), session, config);
     this.board.onTrend = (location, code) => this.forecast.show(location, code);
     this.alerts = new AlertList($("alert-list"), $("alerts-status"), session, {
@@ -40,6 +65,7 @@ class Console {
   async start() {
     this.fillFilters();
     this.timers.push(setInterval(() => this.scheduleRender(), TICK_MS));
+    this.timers.push(setInterval(() => this.requests.tick(), COUNTDOWN_MS));
     const expiry = this.session.expiresAt;
     if (expiry) {
       this.timers.push(setTimeout(() => this.session.onSignedOut(
@@ -53,12 +79,17 @@ class Console {
   stop() {
     if (this.stream) this.stream.stop();
     this.timers.forEach((t) => clearInterval(t));
+    this.form.close();
     this.timers = [];
   }
 
   /** Region choices: the token's regions and their neighbours, or every region (national). */
   fillFilters() {
-    const own = this.session.regions;
+    $("requests-title").textContent = this.provider ? "Requests for your locations"
+      : "Open requests";
+    // A provider reads its own organisation's locations, whatever their region.
+    $("filter-neighbours").closest("label").hidden = this.provider;
+    const own = this.provider ? [] : this.session.regions;
     const readable = own === null ? config.regions : config.regions.filter((r) => own.includes(
       r.code) || own.some((o) => r.neighbours.includes(o)));
     const options = own === null ? [{ code: "", name: "all regions (national)" }] : [];
@@ -69,6 +100,8 @@ class Console {
       option.textContent = r.name;
       return option;
     }));
+    if (this.provider) $("filter-region").replaceChildren(new Option(
+      "your organisation's locations", ""));
     if (own && own.length) $("filter-region").value = own[0];
     $("filter-sector").replaceChildren($("filter-sector").options[0], ...config.sectors.map((s) => {
       const option = document.createElement("option");
@@ -104,14 +137,35 @@ class Console {
     $("board-status").textContent = "Loading…";
     const [available, busy] = await Promise.all([
       this.session.json("/v1/availability", { params }),
-      this.session.json("/v1/busyness", { params }),
+      // Region busyness is the ZCV's view; a provider sees its figures on availability.
+      this.provider ? { locations: [] } : this.session.json("/v1/busyness", { params }),
     ]);
     learnServerClock(available.generated_at);
     this.model.clear();
     for (const location of [...available.locations, ...busy.locations]) this.model.merge(location);
     $("board-status").textContent = `Snapshot of ${available.locations.length} locations loaded`;
     this.scheduleRender();
-    await Promise.all([this.reloadUnits(), this.reloadAlerts()]);
+    await Promise.all([this.reloadUnits(), this.reloadAlerts(), this.requests.reload()]);
+  }
+
+  /** Holds beside the figures and free consults less bookings: a fresh snapshot of those
+   * items (a figure event does not carry the holds or the bookings). */
+  async refreshPlanned() {
+    try {
+      const answer = await this.session.json("/v1/availability", { params: this.scope() });
+      const holdable = new Set([...(config.planning?.holds || []).map((h) => h.item),
+                                ...(config.planning?.consult_items || [])]);
+      for (const location of answer.locations) {
+        const figures = location.figures.filter((f) => holdable.has(f.definition));
+        if (figures.length && this.model.locations.has(location.location_id)) {
+          this.model.merge({ ...location, figures });
+        }
+      }
+      this.scheduleRender();
+    } catch (error) {
+      if (!(error instanceof SignedOut)) $("board-status").textContent = `Holds and bookings cannot be read: ${
+        error.message}`;
+    }
   }
 
   async reloadUnits() {
@@ -120,7 +174,11 @@ class Console {
     const answers = await Promise.all((regions || [null]).map(
       (region) => this.session.json("/v1/units", { params: { region } })));
     this.map.clearUnits();
-    answers.flat().forEach((unit) => this.map.showUnit(unit));
+    answers.flat().forEach((unit) => {
+      this.model.unit(unit);
+      this.map.showUnit(unit);
+    });
+    this.scheduleRender();
   }
 
   async reloadAlerts() {
@@ -153,7 +211,13 @@ class Console {
     } else if (name === "stale" || name === "fresh") {
       if (this.model.markStale(data)) this.scheduleRender();
     } else if (name === "position") {
+      const known = this.model.units.has(data.id);
+      this.model.unit(data);
+      if (!known) this.scheduleRender();
       if (this.map) this.map.showUnit(data);
+    } else if (name === "planning") {
+      this.requests.soon();
+      if (data.kind !== "visit") this.refreshPlanned();
     } else if (name === "alert") {
       this.alerts.update(data);
     } else if (name === "reset") {
@@ -206,7 +270,15 @@ class Console {
     try {
       const { MapView } = await import("./map.js");
       this.map = new MapView($("map"), config, {
-        onPick: (lat, lon) => this.nearest(lat, lon),
+        onPick: (lat, lon) => {
+          this.picked = { lat, lon };
+          if (!this.provider) this.nearest(lat, lon);
+        },
+        onUnit: (unit) => {
+          if (this.board.actions && this.board.visitKinds.has(unit.kind)) {
+            this.board.actions.visit(null, this.model.units.get(unit.id) || unit);
+          }
+        },
         onTileTrouble: () => {
           $("map-notice").textContent = "The background map cannot be loaded; locations and "
             + "units are still shown.";
@@ -319,9 +391,9 @@ $("sign-in-form").addEventListener("submit", (event) => {
   $("token").value = "";
   const session = new Session(token);
   const role = session.claims.role;
-  if (role && role !== "zcv") {
-    showSignIn(`This console is for care coordination centres (role zcv); this token is for `
-      + `role ${role}.`);
+  if (role && role !== "zcv" && role !== "provider") {
+    showSignIn(`This console is for care coordination centres (role zcv) and providers `
+      + `answering their requests; this token is for role ${role}.`);
     return;
   }
   session.remember();

@@ -25,6 +25,16 @@ export class BoardModel {
   constructor(items) {
     this.items = items;
     this.locations = new Map();
+    // Mobile units by id (/v1/units and `position` events): the visit cars and district-nursing
+    // teams a row offers "request visit" for.
+    this.units = new Map();
+  }
+
+  /** A unit as /v1/units or a `position` event gives it. */
+  unit(unit) {
+    const known = this.units.get(unit.id);
+    if (known && Date.parse(known.observed_at) > Date.parse(unit.observed_at)) return;
+    this.units.set(unit.id, unit);
   }
 
   clear() {
@@ -80,6 +90,12 @@ export class BoardView {
     this.filter = { sector: "", text: "" };
     // Called with (location, code) when a figure's "trend" button is pressed.
     this.onTrend = null;
+    // The planning actions ({hold(location, category), book(location), visit(location, unit)}):
+    // set for a ZCV, null for a provider (it answers requests, it does not make them).
+    this.actions = null;
+    this.holds = new Map((config.planning?.holds || []).map((h) => [h.item, h]));
+    this.consultItems = new Set(config.planning?.consult_items || []);
+    this.visitKinds = new Set((config.planning?.visit_kinds || []).map((k) => k.kind));
     this.sort = new Map(config.sectors.map((s) => [s.sector, { key: "name", ascending: true }]));
   }
 
@@ -163,12 +179,13 @@ export class BoardView {
     const highlighted = location.highlightUntil > Date.now();
     const name = element("th", { scope: "row" },
       element("span", { class: "name", text: location.name }),
-      highlighted ? element("span", { class: "flag changed", text: "changed" }) : null);
+      highlighted ? element("span", { class: "flag changed", text: "changed" }) : null,
+      ...this.rowActions(location));
     const cells = columns.map((c) => {
       if (c.render === "seh") return this.sehCell(location, now);
       if (c.render === "stops") return this.stopsCell(location, c, now);
-      return this.trend(location, c.codes[0],
-        this.figureCell(location.figures.get(c.codes[0]), c.codes[0], now));
+      return this.holdAction(location, c.codes[0], this.trend(location, c.codes[0],
+        this.figureCell(location.figures.get(c.codes[0]), c.codes[0], now)));
     });
     const tr = element("tr", { "data-location": location.location_id,
       class: highlighted ? "highlight" : "" }, name,
@@ -194,6 +211,11 @@ export class BoardView {
     td.append(content || element("span", {
       class: reported ? "value" : "value nr", text: valueText(figure, this.config.items[code]),
     }));
+    if (typeof figure.held === "number" && figure.held > 0) {
+      // Holds never change the provider's figure: shown beside it (docs/planning.md).
+      td.append(element("span", { class: "held", title: `${figure.available_unheld ?? "?"
+      } not held`, text: ` free · ${figure.held} held` }));
+    }
     td.append(" ", element("span", { class: "age", text: formatAge(ageSeconds(figure, now)) }));
     if (stale) td.append(" ", element("span", { class: "flag stale", text: "stale" }));
     const flags = figure.flags || [];
@@ -204,6 +226,46 @@ export class BoardView {
         title: flags.map((f) => f.message).join("\n") }));
     }
     return td;
+  }
+
+  /** "book" for a GP practice that reports free consults; "request visit" per visit car or
+   * district-nursing team of the location's organisation. */
+  rowActions(location) {
+    if (!this.actions) return [];
+    const buttons = [];
+    const free = [...this.consultItems].map((code) => location.figures.get(code))
+      .some((f) => f && typeof f.value === "number" && f.value > 0);
+    if (location.sector === "gp-practice" && free) {
+      buttons.push(this.actionButton("book", `Book a consult at ${location.name}`,
+        () => this.actions.book(location)));
+    }
+    const units = [...this.model.units.values()].filter((u) => this.visitKinds.has(u.kind)
+      && u.organization_id === location.organization_id)
+      .sort((a, b) => a.label.localeCompare(b.label));
+    for (const unit of units) {
+      buttons.push(this.actionButton("request visit", `Request a visit of ${unit.label} (${
+        location.name})`, () => this.actions.visit(location, unit), { unit: unit.id }));
+    }
+    return buttons.length ? [element("span", { class: "row-actions" }, ...buttons)] : [];
+  }
+
+  /** A holdable bed figure gets a "hold" button (the API says 409 when none is left). */
+  holdAction(location, code, td) {
+    const hold = this.holds.get(code);
+    if (!this.actions || !hold || hold.sector !== location.sector || !location.figures.has(code)) {
+      return td;
+    }
+    td.append(" ", this.actionButton("hold", `Hold a place: ${hold.label} at ${location.name}`,
+      () => this.actions.hold(location, hold)));
+    return td;
+  }
+
+  actionButton(text, label, onClick, data = {}) {
+    const button = element("button", { type: "button", class: "act", text, title: label,
+      "aria-label": label });
+    for (const [key, value] of Object.entries(data)) button.dataset[key] = value;
+    button.addEventListener("click", onClick);
+    return button;
   }
 
   /** A figure that has forecasts gets a button that opens its last 24 and next 4 hours. */

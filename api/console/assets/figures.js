@@ -77,7 +77,14 @@ export function mergeFigures(known, figures) {
   for (const figure of figures) {
     const current = known.get(figure.definition);
     if (!current || Date.parse(current.observed_at) <= Date.parse(figure.observed_at)) {
-      known.set(figure.definition, { ...figure });
+      const next = { ...figure };
+      if (figure.held == null && typeof current?.held === "number") {
+        // A live figure event does not carry the holds: they stand until the next snapshot.
+        next.held = current.held;
+        next.available_unheld = typeof next.value === "number"
+          ? Math.max(0, next.value - current.held) : null;
+      }
+      known.set(figure.definition, next);
       changed = true;
     }
   }

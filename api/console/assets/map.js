@@ -8,7 +8,8 @@ import { ageSeconds, formatAge, locationState, serverNow } from "./figures.js";
 const NETHERLANDS = [[50.75, 3.35], [53.55, 7.25]];
 
 export class MapView {
-  constructor(element, config, { onPick, onTileTrouble }) {
+  constructor(element, config, { onPick, onTileTrouble, onUnit }) {
+    this.onUnit = onUnit || (() => {});
     this.config = config;
     this.boards = new Map(config.sectors.map((s) => [s.sector, s]));
     // The kinds of unit with their map letter and name: core/mobile_units.py, via the config.
@@ -91,6 +92,8 @@ export class MapView {
     }
     const marker = L.marker([unit.latitude, unit.longitude], { icon, keyboard: false, title: text })
       .bindTooltip(text).addTo(this.unitLayer);
+    // A visit car or district-nursing team: clicking it asks for a visit (app.js decides).
+    marker.on("click", () => this.onUnit(this.unitMarkers.get(unit.id)?.unit || unit));
     this.unitMarkers.set(unit.id, { marker, unit });
   }
 
