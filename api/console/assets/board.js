@@ -2,23 +2,13 @@
 // api/console_layout.py declares. Every figure shows its age; stale figures and "not reported"
 // are marked in words as well as colour. Rows are built with DOM calls (no HTML from data).
 
+import { element } from "./dom.js";
 import {
   ageSeconds, formatAge, formatClock, formatMoment, isStale, mergeFigures, serverNow,
   sortValue, valueText,
 } from "./figures.js";
 
 const HIGHLIGHT_MS = 15_000;
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "class") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 export class BoardModel {
   /** @param items the board's item definitions (value types), by code */

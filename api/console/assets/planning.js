@@ -3,6 +3,7 @@
 // its own requests and may cancel them; a provider sees the requests for its locations and
 // units and accepts or declines them. Refusals show the OperationOutcome's diagnostics.
 
+import { element } from "./dom.js";
 import { formatClock, serverNow } from "./figures.js";
 import { SignedOut } from "./session.js";
 
@@ -15,17 +16,6 @@ const STATE_WORDS = {
   completed: "completed", cancelled: "cancelled", failed: "expired unanswered",
   pending: "waiting for an answer", booked: "booked",
 };
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "class") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 /** "12:04" left, or "expired". */
 export function formatRemaining(seconds) {
