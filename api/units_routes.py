@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -21,7 +22,17 @@ from api.deps import ConnDep
 from api.ownership import default_regions, read_scope
 from core.mobile_units import UNIT_KINDS, UnitKind
 from definitions import load_catalogue
+from storage.planning import OpenVisit, open_visits
 from storage.units import UnitPosition, latest_unit_positions, nearest_units
+
+
+class VisitRequestOut(BaseModel):
+    """A unit's open visit request, as the planning module keeps it."""
+
+    id: uuid.UUID
+    status: str = Field(description="requested (waiting for the provider) or accepted")
+    urgency: str | None
+    expires_at: datetime = Field(description="until when a waiting request may be answered")
 
 
 class UnitOut(BaseModel):
@@ -46,6 +57,10 @@ class UnitOut(BaseModel):
                     "(5 free, 6 at post); other kinds: the position is fresh")
     distance_km: float | None = Field(
         None, description="great-circle distance to `near`; null when no point was given")
+    visit_request: VisitRequestOut | None = Field(
+        None, description="HAP visit cars and district nurses: the open visit request a ZCV "
+                          "made of the unit (docs/planning.md), waiting or accepted; null "
+                          "when none")
 
 
 def available_statuses() -> list[str]:
@@ -58,14 +73,24 @@ def _position_stale(unit: UnitPosition, now: datetime) -> bool:
     return definition.is_stale(unit.observed_at, now) if definition else True
 
 
-def unit_out(unit: UnitPosition, now: datetime) -> UnitOut:
-    """The API shape of a unit's latest position, with age, staleness and availability."""
+def unit_out(unit: UnitPosition, now: datetime, visit: OpenVisit | None = None) -> UnitOut:
+    """The API shape of a unit's latest position, with age, staleness and availability, and
+    its open visit request if it has one."""
     stale = _position_stale(unit, now)
     available = (unit.status in available_statuses() if unit.kind == "ambulance"
                  else not stale)
     distance = None if unit.distance_km is None else round(unit.distance_km, 2)
+    request = None if visit is None else VisitRequestOut(
+        id=visit.id, status=visit.status, urgency=visit.urgency, expires_at=visit.expires_at)
     return UnitOut(**{**vars(unit), "distance_km": distance}, stale=stale, available=available,
-                   age_seconds=round((now - unit.observed_at).total_seconds(), 1))
+                   age_seconds=round((now - unit.observed_at).total_seconds(), 1),
+                   visit_request=request)
+
+
+async def units_out(conn: ConnDep, found: list[UnitPosition], now: datetime) -> list[UnitOut]:
+    """`found` in the API's shape, each visitable unit with its open visit request."""
+    visits = await open_visits(conn, [u.id for u in found if u.kind != "ambulance"])
+    return [unit_out(u, now, visits.get(u.id)) for u in found]
 
 
 Kind = Annotated[UnitKind | None, Query(description=", ".join(UNIT_KINDS))]
@@ -83,7 +108,7 @@ async def units(conn: ConnDep, principal: PrincipalDep, region: Region = None,
     found = await latest_unit_positions(conn, regions=scope.regions, kind=kind,
                                         organization=scope.organization, near=point,
                                         radius_km=radius_km)
-    return [unit_out(u, now) for u in found]
+    return await units_out(conn, found, now)
 
 
 async def nearest(
@@ -111,7 +136,7 @@ async def nearest(
     found = await nearest_units(conn, near=point, kind=kind, n=n, statuses=statuses,
                                 fresh_since=fresh_since,
                                 regions=default_regions(principal, None))
-    return [unit_out(u, now) for u in found]
+    return await units_out(conn, found, now)
 
 
 def router() -> APIRouter:

@@ -267,6 +267,30 @@ async def tasks(conn: Conn, *, kind: str, provider: str | None = None,
         return await cur.fetchall()
 
 
+@dataclass(frozen=True)
+class OpenVisit:
+    """A unit's open visit request: waiting for the provider's answer, or accepted."""
+
+    unit_id: str
+    id: uuid.UUID
+    status: str
+    urgency: str | None
+    expires_at: datetime
+
+
+async def open_visits(conn: Conn, unit_ids: Sequence[str]) -> dict[str, OpenVisit]:
+    """The open visit request of each of `unit_ids` that has one (at most one: a unique
+    index); a request past its time to live is not open, swept or not."""
+    if not unit_ids:
+        return {}
+    async with conn.cursor(row_factory=class_row(OpenVisit)) as cur:
+        await cur.execute(
+            "SELECT unit_id, id, status, urgency, expires_at FROM planning_task"
+            " WHERE kind = 'visit' AND unit_id = ANY(%s) AND (status = 'accepted'"
+            " OR (status = 'requested' AND expires_at > now()))", (list(unit_ids),))
+        return {visit.unit_id: visit for visit in await cur.fetchall()}
+
+
 async def lock_place(conn: Conn, *, location_id: str, item: str) -> None:
     """Hold the place's row until the transaction ends: holds on one place, one at a time."""
     await conn.execute("INSERT INTO planning_place (location_id, item) VALUES (%s, %s)"

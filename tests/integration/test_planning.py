@@ -249,18 +249,36 @@ def test_a_visit_request_to_a_hap_visit_car(platform: Platform) -> None:
     suffix = uuid.uuid4().hex[:8]
     org, unit = f"org-hap-{suffix}", f"visite-{suffix}"
     provider = platform.provider(org)
-    provider.put(f"/v1/mobile-units/{unit}", json={
+    registered = provider.put(f"/v1/mobile-units/{unit}", json={
         "kind": "hap-visit-car", "organization_id": org, "label": "Visite 1",
-        "roaz_region": "west"}).raise_for_status()
+        "roaz_region": "west"})
+    registered.raise_for_status()
+    tracker = {"id": unit, "lat": "52.159950", "lon": "4.492810",
+               "timestamp": str(int(datetime.now(UTC).timestamp())),
+               "key": registered.json()["device_key"]}
+    httpx.get(f"{zcv.base_url}/osmand", params=tracker).raise_for_status()
+
+    def request_on_the_unit() -> dict[str, Any] | None:
+        listed = zcv.get("/v1/units", params={"kind": "hap-visit-car", "region": "west"})
+        assert listed.status_code == 200, listed.text
+        car = next((u for u in listed.json() if u["id"] == unit), None)
+        return None if car is None else {"request": car["visit_request"]}
+
+    assert wait_for(request_on_the_unit, what="the car on /v1/units") == {"request": None}
     body = {"unit_id": unit, "latitude": 52.16, "longitude": 4.49, "urgency": "U2"}
     asked = zcv.post("/v1/visits", json=body)
     assert asked.status_code == 201, asked.text
+    shown = request_on_the_unit()
+    assert shown is not None and shown["request"] is not None
+    assert (shown["request"]["id"], shown["request"]["status"], shown["request"]["urgency"]) == (
+        asked.json()["id"], "requested", "U2")
     assert "taken" in _conflict(zcv.post("/v1/visits", json=body))
     declined = provider.post(f"/v1/visits/{asked.json()['id']}/decline",
                              json={"reason": "car on another visit"})
     assert declined.status_code == 200, declined.text
     assert (declined.json()["status"], declined.json()["status_reason"]) == (
         "rejected", "car on another visit")
+    assert request_on_the_unit() == {"request": None}
     assert zcv.post("/v1/visits", json=body).status_code == 201
 
 
