@@ -79,9 +79,18 @@ def _resource(kind: str, interactions: set[str]) -> dict[str, Any]:
     return resource
 
 
+def _interactions(app: FastAPI) -> dict[str, set[str]]:
+    """`supported_interactions`, worked out once per app: its routes do not change once it
+    serves (working them out costs more than the rest of the answer)."""
+    cached: dict[str, set[str]] | None = getattr(app.state, "fhir_interactions", None)
+    if cached is None:
+        cached = app.state.fhir_interactions = supported_interactions(app)
+    return cached
+
+
 def capability_statement(app: FastAPI, base: str) -> dict[str, Any]:
     """The app's CapabilityStatement, with `base` as the FHIR endpoint's address."""
-    interactions = supported_interactions(app)
+    interactions = _interactions(app)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
