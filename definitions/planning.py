@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.mobile_units import UnitKind, sector_of
-from definitions.catalogue import read_yaml
+from definitions.catalogue import load_catalogue, read_yaml
 
 PLANNING_FILE = Path(__file__).parent / "reference" / "planning.yaml"
 
@@ -79,7 +79,10 @@ class Planning(BaseModel):
 
     def metric_pairs(self) -> list[tuple[str, str]]:
         """Every (kind, sector) a planning request can be of: the metrics' label sets."""
-        pairs = {("appointment", "gp-practice")}
+        catalogue = load_catalogue()
+        pairs: set[tuple[str, str]] = {
+            ("appointment", str(d.sector)) for w in self.consult_windows
+            if (d := catalogue.get(w.item)) is not None}
         pairs |= {("hold", c.sector) for c in self.hold_categories}
         pairs |= {("visit", u.sector) for u in self.visit_units}
         return sorted(pairs)

@@ -175,10 +175,10 @@ def _observed_at(bundle: Bundle, meta: MessageMeta) -> datetime:
     return moment
 
 
-def _counts(free: list[FreeSlot], observed_at: datetime,
-            meta: MessageMeta) -> tuple[list[Observation], list[Issue]]:
+def _counts(free: list[FreeSlot], observed_at: datetime, meta: MessageMeta,
+            windows: dict[str, tuple[str, timedelta]]) -> tuple[list[Observation], list[Issue]]:
     observations, problems = [], []
-    for code, window in WINDOWS.values():
+    for code, window in windows.values():
         definition = require_definition(code, observed_at)
         count = free_slots_within(free, observed_at, window)
         if (bad := check_value(definition, count, "Bundle.entry")) is not None:
@@ -199,6 +199,8 @@ class GpSlotsAdapter:
     needs_mapping = False
     summary = "Push a GP practice's agenda (Schedules and Slots); free U3/U4 consults are counted"
     examples = Path(__file__).parent / "examples" / "slots"
+    # What is counted: item and how far ahead a free slot still serves (a HAP's differ).
+    windows = WINDOWS
 
     def request_schema(self) -> dict[str, Any]:
         """A Bundle with a timestamp of Schedules (the practice Location among their actors)
@@ -241,7 +243,7 @@ class GpSlotsAdapter:
         practice_location(bundle)
         observed_at = _observed_at(bundle, meta)
         free, issues = _slots(bundle)
-        observations, problems = _counts(free, observed_at, meta)
+        observations, problems = _counts(free, observed_at, meta, self.windows)
         errors = [i for i in issues + problems if i.severity == "error"]
         if errors:
             raise AdapterError(errors)

@@ -35,8 +35,8 @@ def _site(platform: Platform, sector: str, region: str = "west") -> Site:
     return Site(location, org, client)
 
 
-def _agenda(site: Site, free: int) -> list[str]:
-    """Push an agenda with `free` free slots within the next 3 hours; their ids."""
+def _agenda(site: Site, free: int, path: str = "/fhir/consult-slots") -> list[str]:
+    """Push an agenda with `free` free slots within the next 2 hours; their ids."""
     read_at = datetime.now(UTC) - timedelta(seconds=30)
     schedule = f"urn:uuid:{uuid.uuid4()}"
     ids = [f"slot-{i}-{uuid.uuid4().hex[:6]}" for i in range(free)]
@@ -51,7 +51,7 @@ def _agenda(site: Site, free: int) -> list[str]:
             "end": (start + timedelta(minutes=10)).isoformat()}})
     bundle = {"resourceType": "Bundle", "type": "collection",
               "timestamp": read_at.isoformat(), "entry": entries}
-    answer = site.client.post("/fhir/consult-slots", json=bundle, headers=FHIR_JSON)
+    answer = site.client.post(path, json=bundle, headers=FHIR_JSON)
     assert answer.status_code == 202, answer.text
     return ids
 
@@ -280,6 +280,28 @@ def test_a_visit_request_to_a_hap_visit_car(platform: Platform) -> None:
         "rejected", "car on another visit")
     assert request_on_the_unit() == {"request": None}
     assert zcv.post("/v1/visits", json=body).status_code == 201
+
+
+def test_a_hap_consult_is_booked_from_the_posts_agenda(platform: Platform) -> None:
+    """A HAP pushes its agenda like a practice does; a booking lowers its free consults."""
+    zcv = platform.zcv(("west",))
+    hap = _site(platform, "hap")
+    item = "hap.consults.free"
+    slots = _agenda(hap, 2, path="/fhir/hap-consult-slots")
+    wait_for(lambda: (_figure(zcv, hap, item) or {}).get("value") == 2, what="2 free stored")
+    booked = zcv.post("/fhir/Appointment", json=_booking(hap, slots[0]), headers=FHIR_JSON)
+    assert booked.status_code == 201, booked.text
+    figure = _figure(zcv, hap, item)
+    assert figure is not None and (figure["value"], figure["booked"]) == (1, 1)
+    confirmed = hap.client.post("/fhir/AppointmentResponse", headers=FHIR_JSON, json={
+        "resourceType": "AppointmentResponse",
+        "appointment": {"reference": f"Appointment/{booked.json()['id']}"},
+        "participantStatus": "accepted"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "booked"
+    listed = hap.client.get("/fhir/Appointment", params={
+        "actor": f"Location/{hap.location_id}", "status": "booked"})
+    assert [e["resource"]["id"] for e in listed.json().get("entry", [])] == [booked.json()["id"]]
 
 
 def test_fifty_parallel_bookings_for_five_slots_give_five_bookings(

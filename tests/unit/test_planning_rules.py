@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.gp.slots import ADAPTER as GP_SLOTS
+from adapters.hap.slots import ADAPTER as HAP_SLOTS
 from core.planning import (
     AgendaSlot,
     appointment_after,
@@ -99,3 +101,16 @@ def test_every_declared_category_and_window_names_a_known_item() -> None:
         assert category.available.startswith(category.category + ".")
     for window in planning.consult_windows:
         assert catalogue.get(window.item) is not None
+
+
+def test_the_consult_windows_are_the_agenda_adapters_windows() -> None:
+    """A booking lowers a free-consult figure over the same window the adapter counted it."""
+    counted = {code: window for adapter in (GP_SLOTS, HAP_SLOTS)
+               for code, window in adapter.windows.values()}
+    declared = {w.item: timedelta(hours=w.hours) for w in load_planning().consult_windows}
+    assert declared == counted
+
+
+def test_appointments_are_counted_for_each_sector_that_has_an_agenda() -> None:
+    pairs = load_planning().metric_pairs()
+    assert ("appointment", "gp-practice") in pairs and ("appointment", "hap") in pairs
