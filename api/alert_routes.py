@@ -23,6 +23,7 @@ from api.contract import refusal
 from api.deps import ConnDep
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
+from core.alerts import PLANNING_SCOPES, Kind
 from core.identity import Principal
 from core.refusals import Invalid, NotFound
 from definitions import load_catalogue
@@ -39,12 +40,14 @@ class AlertRuleIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     name: str = Field(min_length=1, max_length=120)
-    kind: Literal["threshold", "status", "stale"]
+    kind: Kind
     location_id: str | None = Field(None, max_length=64,
                                     description="the location; or give roaz_region")
     roaz_region: str | None = Field(None, description="a ROAZ region; or give location_id")
     definition: str = Field(max_length=120, description="an item code (stale: or a prefix of "
-                                                         "whole segments)")
+                                                         "whole segments; planning: planning, "
+                                                         "planning.appointment, planning.hold "
+                                                         "or planning.visit)")
     operator: Literal["below", "above"] | None = None
     threshold: float | None = None
     hysteresis: float = Field(0.0, ge=0, description="threshold: clears only this far back "
@@ -112,6 +115,11 @@ def alert_out(n: Notification) -> AlertOut:
 
 
 def _check_definition(rule: AlertRuleIn) -> None:
+    if rule.kind == "planning":
+        if rule.definition not in PLANNING_SCOPES:
+            raise Invalid(f"a planning rule is about {', '.join(PLANNING_SCOPES)}; not "
+                          f"{rule.definition!r}", "definition")
+        return
     catalogue = load_catalogue()
     definition = catalogue.get(rule.definition)
     if rule.kind == "stale":

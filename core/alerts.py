@@ -8,7 +8,13 @@ Three kinds of rule, each over one item at one location or over a ROAZ region:
 - `status`: the SEH status or an admission stop takes one of `statuses` (by default anything
   but open / no stop);
 - `stale`: a location's figure of the item (or of an item under it) is past its freshness
-  deadline: the provider whose feed fell silent. Clears when a fresh figure arrives.
+  deadline: the provider whose feed fell silent. Clears when a fresh figure arrives;
+- `planning`: a planning request (docs/planning.md) at the location or in the region that
+  concerns the rule's owner (its provider, or the organisation that asked): fires when the
+  request is made, clears when it closes (declined, cancelled, completed, expired). The
+  rule's `definition` is `planning` (every request) or `planning.appointment` /
+  `planning.hold` / `planning.visit`. A provider's system learns of a new booking, hold or
+  visit request by webhook this way.
 
 A rule fires once when its condition starts and clears once when it ends: the state per rule
 and subject (a location, or the region) is kept, and only a change raises a notification.
@@ -21,9 +27,13 @@ import hmac
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["threshold", "status", "stale"]
+Kind = Literal["threshold", "status", "stale", "planning"]
 Operator = Literal["below", "above"]
 SIGNATURE_HEADER = "X-Zorgcapaciteit-Signature"
+# What a planning rule's `definition` may say: every request, or one kind of request.
+PLANNING_SCOPES = ("planning", "planning.appointment", "planning.hold", "planning.visit")
+# The states of a request (Appointment or Task) in which it is still open.
+PLANNING_OPEN = frozenset({"requested", "accepted", "pending", "booked"})
 # The status values that are "all is well" (no alert by default).
 NORMAL_STATUSES = frozenset({"open", "0", "0.0", "false"})
 
@@ -68,9 +78,46 @@ def status_firing(rule: AlertRule, value: float | str | None) -> bool:
     return text not in NORMAL_STATUSES
 
 
+@dataclass(frozen=True)
+class PlanningRequest:
+    """What a planning rule looks at in a planning event (core/events.py PlanningChanged)."""
+
+    kind: str  # appointment, hold or visit
+    status: str
+    location_id: str | None  # None for a visit: it is to a unit
+    roaz_region: str
+    provider_organization: str
+    requester_organization: str
+
+
+def planning_applies(rule: AlertRule, request: PlanningRequest) -> bool:
+    """Whether a planning rule is about `request`: its owner is a party to it, it is of the
+    rule's kind, and at the rule's location (a visit, to a unit: any of a provider's own
+    rules) or in its region."""
+    if rule.kind != "planning":
+        return False
+    if rule.owner_organization_id not in (request.provider_organization,
+                                          request.requester_organization):
+        return False
+    if rule.definition not in ("planning", f"planning.{request.kind}"):
+        return False
+    if rule.roaz_region is not None:
+        return rule.roaz_region == request.roaz_region
+    if request.location_id is None:
+        return rule.owner_organization_id == request.provider_organization
+    return rule.location_id == request.location_id
+
+
+def planning_firing(status: str) -> bool:
+    """A planning rule fires while its request is open."""
+    return status in PLANNING_OPEN
+
+
 def describe(rule: AlertRule, firing: bool, where: str, value: float | str | None) -> str:
     """The notification's message, for a person at a coordination centre."""
     shown = "not reported" if value is None else value
+    if rule.kind == "planning":
+        return f"{rule.name}: a request at {where} is {shown}"
     if rule.kind == "stale":
         return (f"{rule.name}: {rule.definition} at {where} is past its freshness deadline"
                 if firing else f"{rule.name}: {rule.definition} at {where} is fresh again")

@@ -2,7 +2,8 @@
 
 Reads the events topic (core/events.py): a figure event is checked against the threshold rules
 of its location and its region (the region's roll-up, read in the same transaction) and clears
-stale rules; a status event against status rules; a stale / fresh event against stale rules.
+stale rules; a status event against status rules; a stale / fresh event against stale rules;
+a planning event against the planning rules of the organisations party to the request.
 New states and notifications are written in one transaction per batch (an event seen twice
 raises nothing twice), then each notification goes to the events topic (for /v1/stream) and,
 for a rule with a webhook, into the delivery queue that `WebhookSender` works through.
@@ -26,8 +27,11 @@ import structlog
 from core.alerts import (
     SIGNATURE_HEADER,
     AlertRule,
+    PlanningRequest,
     backoff_seconds,
     describe,
+    planning_applies,
+    planning_firing,
     signature,
     status_firing,
     threshold_firing,
@@ -37,6 +41,7 @@ from core.events import (
     Event,
     FigureChanged,
     Freshness,
+    PlanningChanged,
     StatusChanged,
     decode,
     event_id,
@@ -53,10 +58,19 @@ from streams.stage import DeadLetterQueue, Halt, Stage
 log = structlog.get_logger()
 Conn = psycopg.AsyncConnection[Any]
 Sourced = tuple[Event, str]  # an event and its id on the topic
-Watched = FigureChanged | StatusChanged | Freshness
+Watched = FigureChanged | StatusChanged | Freshness | PlanningChanged
+
+
+def _request(event: PlanningChanged) -> PlanningRequest:
+    return PlanningRequest(
+        kind=event.kind, status=event.status, location_id=event.location_id,
+        roaz_region=event.roaz_region, provider_organization=event.provider_organization,
+        requester_organization=event.requester_organization)
 
 
 def _applies(rule: AlertRule, event: Watched) -> bool:
+    if isinstance(event, PlanningChanged):
+        return planning_applies(rule, _request(event))
     if rule.location_id is not None and rule.location_id != event.location_id:
         return False
     if rule.roaz_region is not None and rule.roaz_region != event.roaz_region:
@@ -72,6 +86,8 @@ def candidates(rules: Sequence[AlertRule], event: Event) -> list[AlertRule]:
         kinds = {"status"}
     elif isinstance(event, Freshness):
         kinds = {"stale"}
+    elif isinstance(event, PlanningChanged):
+        kinds = {"planning"}
     else:
         return []
     return [r for r in rules if r.kind in kinds and _applies(r, event)]
@@ -79,7 +95,9 @@ def candidates(rules: Sequence[AlertRule], event: Event) -> list[AlertRule]:
 
 def subject_of(rule: AlertRule, event: Watched) -> str:
     """What a rule's state is kept for: the region for a region threshold, else the location
-    (and the item, for a stale rule over several items)."""
+    (and the item, for a stale rule over several items); for a planning rule the request."""
+    if isinstance(event, PlanningChanged):
+        return f"{event.resource}/{event.id}"
     if rule.kind == "threshold" and rule.roaz_region is not None:
         return f"region:{rule.roaz_region}"
     if rule.kind == "stale":
@@ -155,6 +173,8 @@ class AlertStage(Stage[Sourced]):
 
 async def _firing(conn: Conn, rule: AlertRule, event: Watched,
                   was: bool) -> tuple[bool, float | str | None]:
+    if isinstance(event, PlanningChanged):
+        return planning_firing(event.status), f"{event.kind} {event.status}"
     if isinstance(event, Freshness):
         return event.stale, None
     if isinstance(event, StatusChanged):
@@ -173,13 +193,21 @@ async def _firing(conn: Conn, rule: AlertRule, event: Watched,
 def _transition(rule: AlertRule, event: Watched, subject: str,
                 firing: bool, value: float | str | None, source: str) -> Transition:
     where = (f"region {rule.roaz_region}" if subject.startswith("region:")
-             else event.location_name)
+             else _where(event))
     return Transition(
         rule=rule, subject=subject, firing=firing, message=describe(rule, firing, where, value),
         location_id=None if subject.startswith("region:") else event.location_id,
         roaz_region=event.roaz_region,
         value=value if isinstance(value, float | int) else None,
         value_text=value if isinstance(value, str) else None, source_event=source)
+
+
+def _where(event: Watched) -> str:
+    if isinstance(event, PlanningChanged):  # where, and which request: the receiver acts on it
+        place = (f"Location/{event.location_id}" if event.location_id is not None
+                 else f"MobileUnit/{event.unit_id}")
+        return f"{place} ({event.resource}/{event.id})"
+    return event.location_name
 
 
 def _event(n: Notification) -> AlertRaised:

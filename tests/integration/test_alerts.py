@@ -20,6 +20,8 @@ from stack.demo import location_resource
 from tests.identities import Platform, Site
 from tests.integration.helpers import push
 from tests.integration.sse import Listener
+from tests.integration.test_planning import ELV, _elv, _figure
+from tests.integration.test_planning import _site as _planning_site
 from tests.waiting import wait_for
 
 AVAILABLE = "hospital.beds.ic.available"
@@ -40,6 +42,13 @@ def _rule(client: httpx.Client, **rule: Any) -> dict[str, Any]:
     assert answer.status_code == 201, answer.text
     created: dict[str, Any] = answer.json()
     return created
+
+
+def _rule_refused(client: httpx.Client, **rule: Any) -> list[str]:
+    """The elements a refused rule's OperationOutcome names."""
+    answer = client.post("/v1/alert-rules", json={"name": "test", **rule})
+    assert answer.status_code == 422, answer.text
+    return [e for issue in answer.json()["issue"] for e in issue.get("expression", [])]
 
 
 def _notifications(client: httpx.Client, rule_id: int) -> list[dict[str, Any]]:
@@ -241,3 +250,37 @@ def test_a_webhook_is_signed_and_retried_until_delivered(platform: Platform,
 
     shown = wait_for(delivered, timeout=20, what="the delivery recorded")
     assert shown["webhooks_failed"] == 0 and shown["webhooks_pending"] == 0
+
+
+def test_a_providers_system_learns_of_a_hold_by_webhook(platform: Platform,
+                                                        receiver: str) -> None:
+    """A planning rule: a new request at the provider's location fires (its webhook is
+    called, signed), and the request's close clears it."""
+    _Receiver.failures_left = 0
+    vvt = _planning_site(platform, "vvt")
+    rule = _rule(vvt.client, kind="planning", location_id=vvt.location_id,
+                 definition="planning.hold", webhook_url=receiver)
+    assert _rule_refused(vvt.client, kind="planning", location_id=vvt.location_id,
+                         definition="planning.everything") == ["definition"]
+    zcv = platform.zcv(("west",))
+    _elv(vvt, 1)
+    wait_for(lambda: (_figure(zcv, vvt, ELV) or {}).get("value") == 1, what="ELV stored")
+    held = zcv.post("/v1/holds", json={"location_id": vvt.location_id,
+                                       "category": "vvt.beds.elv_low_complex",
+                                       "reason": "ELV after a fall"})
+    assert held.status_code == 201, held.text
+    sent = wait_for(lambda: [httpx.Response(200, content=body).json()
+                             for _, body in _Receiver.received], timeout=60,
+                    what="the webhook of the new hold")
+    assert (sent[0]["rule_id"], sent[0]["state"]) == (rule["id"], "firing")
+    assert f"(Task/{held.json()['id']}) is hold requested" in sent[0]["message"]
+    headers, body = _Receiver.received[0]
+    assert verify(rule["webhook_secret"], headers[SIGNATURE_HEADER], body)
+    declined = vvt.client.post(f"/v1/holds/{held.json()['id']}/decline",
+                               json={"reason": "no staff tonight"})
+    assert declined.status_code == 200, declined.text
+    wait_for(lambda: len(_Receiver.received) >= 2, timeout=60, what="the webhook of the close")
+    closed = httpx.Response(200, content=_Receiver.received[1][1]).json()
+    assert (closed["state"], closed["rule_id"]) == ("cleared", rule["id"])
+    assert _states(vvt.client, rule["id"]) == [("firing", "hold requested"),
+                                               ("cleared", "hold rejected")]

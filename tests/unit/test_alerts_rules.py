@@ -8,7 +8,10 @@ import pytest
 
 from core.alerts import (
     AlertRule,
+    PlanningRequest,
     backoff_seconds,
+    planning_applies,
+    planning_firing,
     signature,
     status_firing,
     threshold_firing,
@@ -79,3 +82,40 @@ def test_event_ids_round_trip_and_nonsense_is_none() -> None:
     assert parse_event_id("") is None
     assert parse_event_id("x-1") is None
     assert parse_event_id("12") is None
+
+
+def _request(**fields: object) -> PlanningRequest:
+    request = PlanningRequest(kind="hold", status="requested", location_id="l",
+                              roaz_region="west", provider_organization="o",
+                              requester_organization="zcv")
+    return dataclasses.replace(request, **fields)  # type: ignore[arg-type]
+
+
+def test_a_planning_rule_is_about_its_owners_requests_of_its_kind_and_place() -> None:
+    rule = _rule(kind="planning", definition="planning.hold")
+    assert planning_applies(rule, _request())
+    assert planning_applies(_rule(kind="planning", definition="planning"),
+                            _request(kind="appointment"))
+    assert not planning_applies(rule, _request(kind="visit"))
+    assert not planning_applies(rule, _request(location_id="elsewhere"))
+    assert not planning_applies(rule, _request(provider_organization="another"))
+    assert planning_applies(_rule(kind="planning", owner_organization_id="zcv",
+                                  definition="planning", location_id=None,
+                                  roaz_region="west"), _request())
+    assert not planning_applies(_rule(kind="planning", definition="planning",
+                                      location_id=None, roaz_region="zuidwest"), _request())
+    assert not planning_applies(_rule(definition="planning.hold"), _request())  # a threshold
+
+
+def test_a_visit_to_a_providers_unit_reaches_any_of_its_planning_rules() -> None:
+    rule = _rule(kind="planning", definition="planning")
+    assert planning_applies(rule, _request(kind="visit", location_id=None))
+    assert not planning_applies(_rule(kind="planning", definition="planning",
+                                      owner_organization_id="zcv"),
+                                _request(kind="visit", location_id=None))
+
+
+def test_a_planning_rule_fires_while_the_request_is_open() -> None:
+    assert [planning_firing(s) for s in ("requested", "pending", "accepted", "booked")] == [
+        True] * 4
+    assert not any(planning_firing(s) for s in ("rejected", "cancelled", "completed", "failed"))
