@@ -58,8 +58,9 @@ class UnitOut(BaseModel):
     distance_km: float | None = Field(
         None, description="great-circle distance to `near`; null when no point was given")
     visit_request: VisitRequestOut | None = Field(
-        None, description="HAP visit cars and district nurses: the open visit request a ZCV "
-                          "made of the unit (docs/planning.md), waiting or accepted; null "
+        None, description="the open request a ZCV made of the unit (docs/planning.md: a visit "
+                          "of a HAP car or district nurse; for an ambulance, a request to the "
+                          "dispatch centre, beside its LSIV status), waiting or accepted; null "
                           "when none")
 
 
@@ -89,7 +90,7 @@ def unit_out(unit: UnitPosition, now: datetime, visit: OpenVisit | None = None) 
 
 async def units_out(conn: ConnDep, found: list[UnitPosition], now: datetime) -> list[UnitOut]:
     """`found` in the API's shape, each visitable unit with its open visit request."""
-    visits = await open_visits(conn, [u.id for u in found if u.kind != "ambulance"])
+    visits = await open_visits(conn, [u.id for u in found])
     return [unit_out(u, now, visits.get(u.id)) for u in found]
 
 

@@ -304,6 +304,35 @@ def test_a_hap_consult_is_booked_from_the_posts_agenda(platform: Platform) -> No
     assert [e["resource"]["id"] for e in listed.json().get("entry", [])] == [booked.json()["id"]]
 
 
+def test_a_request_for_an_ambulance_shows_beside_its_lsiv_status(platform: Platform) -> None:
+    """The dispatch centre deploys ambulances (LSIV); a ZCV's request to it shows next to the
+    ambulance, and the RAV answers it."""
+    zcv = platform.zcv(("west",))
+    suffix = uuid.uuid4().hex[:8]
+    org, unit = f"org-rav-{suffix}", f"ambu-{suffix}"
+    rav = platform.provider(org)
+    registered = rav.put(f"/v1/mobile-units/{unit}", json={
+        "kind": "ambulance", "organization_id": org, "label": "16-101", "roaz_region": "west"})
+    registered.raise_for_status()
+    httpx.get(f"{zcv.base_url}/osmand", params={
+        "id": unit, "lat": "52.16", "lon": "4.49", "key": registered.json()["device_key"],
+        "timestamp": str(int(datetime.now(UTC).timestamp()))}).raise_for_status()
+    asked = zcv.post("/v1/visits", json={"unit_id": unit, "latitude": 52.16, "longitude": 4.49,
+                                         "urgency": "U1"})
+    assert asked.status_code == 201, asked.text
+
+    def shown() -> dict[str, Any] | None:
+        listed = zcv.get("/v1/units", params={"kind": "ambulance", "region": "west"}).json()
+        car = next((u for u in listed if u["id"] == unit), None)
+        return None if car is None else car["visit_request"]
+
+    request = wait_for(shown, what="the request beside the ambulance")
+    assert (request["id"], request["status"]) == (asked.json()["id"], "requested")
+    accepted = rav.post(f"/v1/visits/{asked.json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert (shown() or {}).get("status") == "accepted"
+
+
 def test_fifty_parallel_bookings_for_five_slots_give_five_bookings(
     platform: Platform, db: psycopg.Connection[Any],
 ) -> None:
