@@ -71,6 +71,10 @@ class Figure(BaseModel):
         default_factory=list,
         description="consistency rules this figure breaks with the location's other latest "
                     "figures; empty when they fit or cannot be compared (not reported)")
+    available: int | None = Field(
+        None, description="bed items that can be held (docs/planning.md): the provider's own "
+                          "figure, as `value`, shown beside `held` and `available_unheld`; "
+                          "null for other items and when not reported")
     held: int | None = Field(
         None, description="bed items that can be held (docs/planning.md): places held by ZCVs "
                           "now; `value` stays the provider's own figure")
@@ -158,10 +162,10 @@ def _figure(row: FigureFields, definition: Definition | None, now: datetime,
             broken: list[Violation], planned: Planned = Planned()) -> Figure:
     deadline = definition.freshness_deadline if definition else None
     value = typed_value(row, definition)
-    held = unheld = None
+    available = held = unheld = None
     if planned.held is not None:
         side = held_figure(row.value, planned.held)
-        held, unheld = side.held, side.available_unheld
+        available, held, unheld = side.available, side.held, side.available_unheld
     if planned.booked is not None:
         value = free_after_bookings(row.value, planned.booked)
     odd_time = implausible_time(row.observed_at, now)
@@ -179,7 +183,7 @@ def _figure(row: FigureFields, definition: Definition | None, now: datetime,
                                        if definition else True),
         freshness_deadline_seconds=int(deadline.total_seconds()) if deadline else 0,
         flags=flags if odd_time is None else [odd_time, *flags],
-        held=held, available_unheld=unheld, booked=planned.booked,
+        available=available, held=held, available_unheld=unheld, booked=planned.booked,
     )
 
 

@@ -181,7 +181,8 @@ def test_the_last_elv_bed_held_once_then_free_again_exactly_once(
     hold_id = hold.json()["id"]
     figure = _figure(first, vvt, ELV)
     assert figure is not None
-    assert (figure["value"], figure["held"], figure["available_unheld"]) == (1, 1, 0)
+    assert (figure["value"], figure["available"], figure["held"],
+            figure["available_unheld"]) == (1, 1, 1, 0)
     assert "no vvt.beds.elv_low_complex place left unheld" in _conflict(second.post(
         "/v1/holds", json={"location_id": vvt.location_id,
                            "category": "vvt.beds.elv_low_complex", "reason": "also"}))
@@ -204,7 +205,8 @@ def test_the_last_elv_bed_held_once_then_free_again_exactly_once(
     assert (shown["status"], shown["status_reason"]) == ("failed", "expired")
     figure = _figure(first, vvt, ELV)
     assert figure is not None
-    assert (figure["value"], figure["held"], figure["available_unheld"]) == (1, 0, 1)
+    assert (figure["value"], figure["available"], figure["held"],
+            figure["available_unheld"]) == (1, 1, 0, 1)
     wait_for(lambda: _expiries(db, hold_id) == (1, 1, 1), timeout=60,
              what="one expiry: audited, streamed")
     if restart == "api":  # a further restart does not expire it again
