@@ -17,6 +17,7 @@ from api.clients import client_json, register_client
 from api.contract import refusal
 from api.deps import ConnDep
 from api.fhir_body import json_body, json_request_body
+from api.query_types import BIGINT_MAX, IsoMoment
 from core.audit_chain import AuditRecord
 from core.ids import ID_PATTERN
 from core.refusals import NotFound
@@ -165,10 +166,11 @@ async def audit_trail(
     action: Annotated[str | None, Query(max_length=100,
                                         description="e.g. `read availability`")] = None,
     outcome: Annotated[Literal["accepted", "refused", "failed"] | None, Query()] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
-    before: Annotated[int | None, Query(ge=1, description="only records before this seq: "
-                                                          "the next page")] = None,
+    start: Annotated[IsoMoment | None, Query(alias="from")] = None,
+    end: Annotated[IsoMoment | None, Query(alias="to")] = None,
+    before: Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="only records before "
+                                                                          "this seq: the next "
+                                                                          "page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     """The audit trail, newest first: who (client, organisation, role) did what (action,

@@ -19,6 +19,7 @@ from api.availability_routes import (
 )
 from api.deps import ConnDep
 from api.ownership import read_scope
+from api.query_types import IsoMoment
 from core.access import check_owner
 from core.identity import Principal
 from core.refusals import Forbidden, Invalid
@@ -115,10 +116,10 @@ async def item_history(
                                                     "across its locations",
                                         json_schema_extra=REGION_CODES)] = None,
     neighbours: Neighbours = False,
-    start: Annotated[datetime | None, Query(
+    start: Annotated[IsoMoment | None, Query(
         alias="from", description="start (inclusive, ISO 8601 with timezone); default: "
                                   "24 h before `to`")] = None,
-    end: Annotated[datetime | None, Query(
+    end: Annotated[IsoMoment | None, Query(
         alias="to", description="end (exclusive); default: now")] = None,
     resolution: Annotated[Resolution, Query(
         description="raw (every observation, at most 31 days), 5m, 1h or 1d (UTC days; at "

@@ -37,6 +37,8 @@ from streams.stage import DeadLetterQueue
 from streams.store import StoreStage
 
 log = structlog.get_logger()
+# The name the worker's database sessions carry (pg_stat_activity.application_name).
+DATABASE_APPLICATION = "zc-streams"
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -85,6 +87,8 @@ def create_app(settings: Settings) -> faust.App:
         settings.dlq_max_invalid_ratio, settings.dlq_max_consecutive))
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.database_url, open=False, min_size=1, max_size=4,
+        # Named in pg_stat_activity: an operator (and a test) tells the worker's sessions apart.
+        kwargs={"application_name": DATABASE_APPLICATION},
     )
     sink = Sink(pool)
     events_out = app.topic(events_topic(settings), key_serializer="raw",

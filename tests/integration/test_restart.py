@@ -11,8 +11,9 @@ import httpx
 import psycopg
 import pytest
 
-from stack import lifecycle
+from stack import lifecycle, processes
 from stack.config import StackConfig
+from streams.app import DATABASE_APPLICATION
 from tests.integration.helpers import (
     push,
     raw_count,
@@ -23,6 +24,14 @@ from tests.waiting import wait_for
 
 REPORTS = 300
 FIGURES_PER_REPORT = 2
+
+
+def _worker_sessions(db: psycopg.Connection[Any]) -> int:
+    """The stream worker's database sessions still open (a killed worker's end once the
+    server has finished what they had sent, a COMMIT included)."""
+    row = db.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                     (DATABASE_APPLICATION,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _push_stream(provider: httpx.Client, location_id: str, t0: datetime,
@@ -46,12 +55,18 @@ def test_every_report_is_stored_exactly_once_across_a_worker_restart(
     try:
         wait_for(lambda: stored_count(db, hospital) >= 40, timeout=30, what="worker busy")
         lifecycle.stop_worker(stack, kill=crash)
+        # A batch whose COMMIT the killed worker had sent is still written by the server.
+        wait_for(lambda: _worker_sessions(db) == 0, timeout=30,
+                 what="the stopped worker's database sessions to end")
         stored_while_down = stored_count(db, hospital)
         wait_for(lambda: len(sent) > REPORTS // 2, timeout=30, what="more pushes")
         assert stored_count(db, hospital) == stored_while_down  # really stopped
-        lifecycle.start_worker(stack)
     finally:
         pusher.join()
+        # Started again whatever happened above: a worker left down fails every later test.
+        found = processes.find(stack.pid_dir, "streams")
+        if found is None or not found.is_running():
+            lifecycle.start_worker(stack)
     assert len(sent) == REPORTS  # the API kept accepting while the worker was down
 
     expected = REPORTS * FIGURES_PER_REPORT
