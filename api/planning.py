@@ -73,13 +73,13 @@ async def queue_event(conn: Conn, *, resource: str, id: str, kind: str, action: 
                       unit_id: str | None, item: str | None, sector: str, roaz_region: str,
                       provider: str, requester: str, expires_at: datetime | None) -> None:
     """Queue the planning event of a change, in the caller's transaction."""
-    await store.add_event(conn, {
+    await store.add_events(conn, [{
         "resource": resource, "id": id, "kind": kind, "action": action, "status": status,
         "previous": previous, "location_id": location_id, "unit_id": unit_id, "item": item,
         "sector": sector, "roaz_region": roaz_region, "provider_organization": provider,
         "requester_organization": requester,
         "expires_at": expires_at.isoformat() if expires_at else None,
-        "at": datetime.now(UTC).isoformat()})
+        "at": datetime.now(UTC).isoformat()}])
 
 
 def count_act(kind: str, sector: str, action: Action, created_at: datetime) -> None:

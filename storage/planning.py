@@ -329,13 +329,13 @@ async def expire_due(conn: Conn, limit: int = 500) -> list[Task]:
         return await cur.fetchall()
 
 
-async def add_event(conn: Conn, fields: dict[str, Any]) -> int:
-    """Queue a planning event for the events topic, in the caller's transaction."""
-    cur = await conn.execute("INSERT INTO planning_event (fields) VALUES (%s) RETURNING id",
-                             (jsonb(fields),))
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+async def add_events(conn: Conn, events: Sequence[dict[str, Any]]) -> None:
+    """Queue planning events for the events topic, in the caller's transaction, in one
+    statement; their sequence numbers follow the order given."""
+    if events:
+        await conn.execute(
+            "INSERT INTO planning_event (fields) SELECT e.fields FROM unnest(%s::jsonb[])"
+            " WITH ORDINALITY AS e (fields, n) ORDER BY e.n", ([jsonb(e) for e in events],))
 
 
 async def unpublished_events(conn: Conn, limit: int = 500) -> list[tuple[int, dict[str, Any]]]:

@@ -76,8 +76,7 @@ async def expire(conn: Conn, _: None = None) -> list[Task]:
     async with conn.transaction():
         expired = await store.expire_due(conn)
         now = datetime.now(UTC)
-        for task in expired:
-            await store.add_event(conn, expiry_event(task, now))
+        await store.add_events(conn, [expiry_event(task, now) for task in expired])
         await audit_store.append(conn, [expiry_record(t, now) for t in expired])
     for task in expired:
         PLANNING_REQUESTS.labels(kind=task.kind, sector=task.sector, outcome="expired").inc()
