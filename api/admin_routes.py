@@ -16,7 +16,7 @@ from api.availability_routes import SectorFilter, check_sector
 from api.clients import client_json, register_client
 from api.contract import refusal
 from api.deps import ConnDep
-from api.fhir_body import json_body, json_request_body
+from api.fhir_body import JsonBody, json_body, json_request_body
 from api.query_types import BIGINT_MAX, IsoMoment
 from core.audit_chain import AuditRecord
 from core.ids import ID_PATTERN
@@ -104,10 +104,10 @@ def _grant_rules(schema: dict[str, Any]) -> None:
     schema["else"] = {"properties": {"regions": {"maxItems": 0}, "national": {"const": False}}}
 
 
-class ClientIn(BaseModel):
+class ClientIn(JsonBody):
     """A client to register: the organisation it acts for, its role, a ZCV's regions."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_grant_rules)
+    model_config = ConfigDict(json_schema_extra=_grant_rules)
     organization: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
                               description="provider: a registered Organization id; zcv / admin: "
                                           "the centre's or operator's organisation")

@@ -21,6 +21,7 @@ from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.availability_routes import check_region
 from api.contract import refusal
 from api.deps import ConnDep
+from api.fhir_body import JsonBody
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
 from core.alerts import PLANNING_SCOPES, Kind
@@ -34,10 +35,8 @@ from storage.availability import item_matches
 RuleId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-class AlertRuleIn(BaseModel):
+class AlertRuleIn(JsonBody):
     """A rule as its owner defines it."""
-
-    model_config = {"extra": "forbid"}
 
     name: str = Field(min_length=1, max_length=120)
     kind: Kind

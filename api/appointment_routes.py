@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from api.access import CAPACITY_READERS, PROVIDER, ZCV, Access, AuditDep, PrincipalDep, add_route
 from api.contract import FhirJSONResponse, refusal
 from api.deps import ConnDep
+from api.fhir_body import JsonBody
 from api.planning import (
     AnswerIn,
     check_may_ask,
@@ -49,28 +50,22 @@ PATIENT = "Patient/"
 ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
 
 
-class Reference(BaseModel):
+class Reference(JsonBody):
     """A FHIR Reference: `<type>/<id>`."""
-
-    model_config = {"extra": "forbid"}
 
     reference: str = Field(min_length=3, max_length=200)
 
 
-class ParticipantIn(BaseModel):
+class ParticipantIn(JsonBody):
     """A participant of the booking: the practice Location, and the patient (pseudonymous)."""
-
-    model_config = {"extra": "forbid"}
 
     actor: Reference
     status: Literal["needs-action", "accepted", "tentative"] = "needs-action"
 
 
-class AppointmentIn(BaseModel):
+class AppointmentIn(JsonBody):
     """An Appointment as a ZCV books it: one slot, the Location, optionally the patient's
     pseudonymous reference and a short reason. Nothing else about the patient is taken."""
-
-    model_config = {"extra": "forbid"}
 
     resourceType: Literal["Appointment"]
     status: Literal["proposed", "pending", "booked"] = "proposed"
@@ -79,10 +74,8 @@ class AppointmentIn(BaseModel):
     description: str | None = Field(None, max_length=500)
 
 
-class ResponseIn(BaseModel):
+class ResponseIn(JsonBody):
     """The practice's answer to a booking."""
-
-    model_config = {"extra": "forbid"}
 
     resourceType: Literal["AppointmentResponse"]
     appointment: Reference

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapters import AdapterError
 from adapters.base import error
@@ -27,6 +27,14 @@ from api.outcome import FHIR_JSON as FHIR_JSON
 from core.input_limits import InputLimits, check_csv, read_json
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class JsonBody(BaseModel):
+    """A JSON body the API takes: unknown members refused, and every value of the JSON type the
+    schema names, as the OpenAPI document says (no 0 or "true" for a boolean, no "5" for a
+    number: pydantic's lax coercions are off). Every request-body model derives from it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 async def json_value(request: Request, accepted: tuple[str, ...], root: str) -> Any:

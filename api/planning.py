@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from api.fhir_body import JsonBody
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
 from core.identity import Principal
@@ -34,10 +35,8 @@ PatientRef = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
                                "name, BSN or birth date); cleared after the retention period")
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(JsonBody):
     """Why (optional): a decline's or cancellation's reason in words."""
-
-    model_config = {"extra": "forbid"}
 
     reason: str | None = Field(None, max_length=500)
 

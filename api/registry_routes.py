@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from adapters import adapter_for, registry
 from adapters.facility import MAX_NAME_CHARS
 from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
 from api.contract import refusal
 from api.deps import ConnDep
-from api.fhir_body import json_body, json_object_body, json_request_body
+from api.fhir_body import JsonBody, json_body, json_object_body, json_request_body
 from api.ownership import (
     check_may_read_registration,
     check_may_register,
@@ -39,10 +39,9 @@ MAPPED_FORMATS = sorted(a.source_format for a in registry().values() if a.needs_
 SourceFormat = Annotated[str, Path(json_schema_extra={"enum": MAPPED_FORMATS})]
 
 
-class MobileUnitIn(BaseModel):
+class MobileUnitIn(JsonBody):
     """A mobile unit as registered by its operator."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: UnitKind
     organization_id: str = Field(max_length=64,
                                  description="registered Organization that operates the unit")

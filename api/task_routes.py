@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from api.access import CAPACITY_READERS, ZCV, Access, AuditDep, PrincipalDep, add_route
 from api.contract import refusal
 from api.deps import ConnDep
+from api.fhir_body import JsonBody
 from api.planning import (
     AnswerIn,
     PatientRef,
@@ -58,10 +59,8 @@ StatusFilter = Annotated[TaskStatus | None, Query(
                 "(expired unanswered)")]
 
 
-class HoldIn(BaseModel):
+class HoldIn(JsonBody):
     """A hold as a ZCV places it."""
-
-    model_config = {"extra": "forbid"}
 
     location_id: str = Field(min_length=1, max_length=64)
     category: str = Field(min_length=1, max_length=120, description=(
@@ -72,10 +71,8 @@ class HoldIn(BaseModel):
     patient_ref: str | None = PatientRef
 
 
-class VisitIn(BaseModel):
+class VisitIn(JsonBody):
     """A visit request as a ZCV asks it."""
-
-    model_config = {"extra": "forbid"}
 
     unit_id: str = Field(min_length=1, max_length=64)
     latitude: float = Field(ge=50.5, le=53.7, description="where the patient is (WGS84)")

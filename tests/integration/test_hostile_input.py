@@ -312,6 +312,21 @@ def test_a_mobile_unit_label_over_the_limit_is_422(hospital_site: Site,
                       (unit_id,)).fetchone() == (0,)
 
 
+@pytest.mark.parametrize(("element", "value"), [("national", 0), ("national", "true"),
+                                                 ("regions", "oost")])
+def test_a_json_value_of_another_type_than_the_schema_is_422_not_coerced(
+    admin: httpx.Client, element: str, value: object,
+) -> None:
+    """Found by the fuzzer in CI: `"national": 0` registered a client (pydantic read 0 as
+    false). A body value is taken only as the JSON type the document names."""
+    organization = f"lax-{uuid.uuid4().hex[:8]}"
+    body = {"organization": organization, "role": "zcv", "regions": ["oost"], "national": False}
+    answer = admin.post("/v1/admin/clients", json={**body, element: value})
+    refused(answer, 422, element)
+    listed = admin.get("/v1/admin/clients", params={"organization": organization})
+    assert listed.status_code == 200 and listed.json() == []
+
+
 def test_figures_older_than_the_history_kept_are_422(hospital_site: Site,
                                                      db: psycopg.Connection[Any]) -> None:
     old = datetime.now(UTC) - timedelta(days=91)
