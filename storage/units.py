@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+from core.geo import Point
 from core.mobile_units import UnitKind
-from storage.geo import Point, distance_sql, near_params
+from storage.geo import distance_sql, near_params
 
 
 @dataclass(frozen=True)
