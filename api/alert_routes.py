@@ -23,13 +23,13 @@ from api.contract import refusal
 from api.deps import ConnDep
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
-from core.alerts import PLANNING_SCOPES, Kind
+from core.alerts import PLANNING_SCOPES, Kind, Notification
 from core.figures import item_matches
 from core.identity import Principal
 from core.refusals import Invalid, NotFound
 from definitions import load_catalogue
 from storage import alerts as store
-from storage.alerts import NewRule, Notification
+from storage.alerts import NewRule
 
 RuleId = Annotated[int, Path(ge=1, le=2**62)]
 
