@@ -24,13 +24,13 @@ from api.deps import ConnDep
 from api.fhir_body import JsonBody
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
-from core.alerts import PLANNING_SCOPES, Kind
+from core.alerts import PLANNING_SCOPES, Kind, Notification
+from core.figures import item_matches
 from core.identity import Principal
 from core.refusals import Invalid, NotFound
 from definitions import load_catalogue
 from storage import alerts as store
-from storage.alerts import NewRule, Notification
-from storage.availability import item_matches
+from storage.alerts import NewRule
 
 RuleId = Annotated[int, Path(ge=1, le=2**62)]
 

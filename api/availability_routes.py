@@ -20,6 +20,8 @@ from adapters.base import MAX_CLOCK_SKEW
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.ownership import read_scope
+from core.figures import FigureFields, item_matches
+from core.geo import Point, parse_point
 from core.identity import Principal
 from core.planning import free_after_bookings, held_figure
 from core.refusals import Invalid
@@ -28,8 +30,7 @@ from definitions import Catalogue, Definition, load_catalogue
 from definitions.catalogue import SECTORS
 from definitions.planning import load_planning
 from definitions.rules import RuleSet, Violation
-from storage.availability import FigureFields, LiveLocation, item_matches, live_locations
-from storage.geo import Point, parse_point
+from storage.availability import LiveLocation, live_locations
 from storage.planning import PlanningCounts, planning_counts
 
 FigureValue = int | float | bool | str | None

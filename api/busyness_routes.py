@@ -19,8 +19,10 @@ from api.availability_routes import (
 )
 from api.deps import ConnDep
 from api.ownership import read_scope
+from core.busyness import RegionFigure, roll_up_all
 from definitions import load_catalogue
-from storage.busyness import RegionFigure, Rollup, region_figures, roll_up_all
+from definitions.catalogue import Rollup
+from storage.busyness import region_figures
 
 
 class RegionItem(BaseModel):

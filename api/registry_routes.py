@@ -23,13 +23,13 @@ from api.ownership import (
 from core.credentials import device_key_hash, new_secret
 from core.identity import Principal, Role
 from core.ids import ID_PATTERN
-from core.mobile_units import UnitKind
+from core.mobile_units import MobileUnit, UnitKind
 from core.refusals import Invalid, NotFound, error
 from definitions import load_catalogue
 from storage.clients import replace_device_key, revoke_device_keys
 from storage.facilities import get_location, get_organization
 from storage.mappings import get_mapping, put_mapping
-from storage.units import MobileUnit, get_unit, upsert_unit
+from storage.units import get_unit, upsert_unit
 
 MAPPING_READERS: tuple[Role, ...] = ("provider", "admin")
 UnitId = Annotated[str, Path(pattern=ID_PATTERN)]

@@ -46,10 +46,10 @@ from core.events import (
     UnitMoved,
     parse_event_id,
 )
+from core.figures import LatestFigure, item_matches
 from core.identity import Principal
 from core.metrics import STREAM_CLIENTS
 from definitions import load_catalogue
-from storage.availability import LatestFigure, item_matches
 from storage.units import UnitPosition
 
 

@@ -41,13 +41,13 @@ from api.planning import (
 )
 from core.identity import Principal
 from core.metrics import PLANNING_REQUESTS
-from core.planning import Action, TaskStatus, hold_ttl, may_hold, shown_status, task_after
+from core.planning import Action, Task, TaskStatus, hold_ttl, may_hold, shown_status, task_after
 from core.refusals import Conflict, Invalid, NotFound
 from definitions import load_catalogue
 from definitions.planning import load_planning
 from storage import planning as store
 from storage.alerts import location_facts
-from storage.planning import NewTask, Task
+from storage.planning import NewTask
 from storage.units import get_unit
 
 TaskId = Annotated[uuid.UUID, Path(description="the hold's or visit request's id")]

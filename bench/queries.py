@@ -15,8 +15,8 @@ import psycopg
 
 from bench.dataset import UNIT_STATUS_ITEM, NationalDataSet
 from bench.measure import Comparison, compare
+from core.geo import EARTH_RADIUS_KM, Point, haversine_km
 from storage import availability, units
-from storage.geo import EARTH_RADIUS_KM, Point, haversine_km
 
 AsyncConn = psycopg.AsyncConnection[Any]
 

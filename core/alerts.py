@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Kind = Literal["threshold", "status", "stale", "planning"]
@@ -56,6 +57,45 @@ class AlertRule:
     severity: str
     webhook_url: str | None
     webhook_secret: str | None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A rule that started or stopped firing for a subject, because of one event."""
+
+    rule: AlertRule
+    subject: str
+    firing: bool
+    message: str
+    location_id: str | None
+    roaz_region: str | None
+    value: float | None
+    value_text: str | None
+    source_event: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A notification as the API and webhooks show it (storage/alerts.py records a
+    transition as one)."""
+
+    id: int
+    rule_id: int
+    rule_name: str
+    owner_organization_id: str
+    kind: str
+    severity: str
+    state: str
+    message: str
+    location_id: str | None
+    roaz_region: str | None
+    definition: str | None
+    value: float | None
+    value_text: str | None
+    threshold: float | None
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
 
 
 def threshold_firing(rule: AlertRule, value: float | None, firing: bool) -> bool:

@@ -8,7 +8,7 @@ SQL, the console's map) takes the kinds from here. The database's CHECK on `mobi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 UnitKind = Literal["ambulance", "hap-visit-car", "district-nurse"]
@@ -40,3 +40,16 @@ KIND_OF_SECTOR: dict[str, UnitKind] = {info.sector: kind for kind, info in UNIT_
 def sector_of(kind: UnitKind) -> str:
     """The sector a unit of `kind` belongs to."""
     return UNIT_KINDS[kind].sector
+
+
+@dataclass(frozen=True)
+class MobileUnit:
+    """A registered mobile unit and who operates it (storage/units.py keeps them)."""
+
+    id: str
+    kind: UnitKind
+    organization_id: str
+    label: str
+    roaz_region: str
+    veiligheidsregio: str | None = None
+    capabilities: list[str] = field(default_factory=list)

@@ -11,6 +11,7 @@ to live `failed` with the reason `expired` (FHIR Task has no state of that name)
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
@@ -106,6 +107,35 @@ def shown_status(status: TaskStatus, expires_at: datetime | None, now: datetime)
     if status == "requested" and expires_at is not None and expires_at <= now:
         return "failed"
     return status
+
+
+@dataclass(frozen=True)
+class Task:
+    """A hold on a bed place or a visit request to a mobile unit, as stored
+    (storage/planning.py)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    status_reason: str | None
+    location_id: str | None
+    category: str | None
+    held_item: str | None
+    unit_id: str | None
+    visit_latitude: float | None
+    visit_longitude: float | None
+    urgency: str | None
+    provider_organization: str
+    sector: str
+    roaz_region: str
+    requester_organization: str
+    requested_by: str
+    patient_ref: str | None
+    reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    closed_at: datetime | None
 
 
 @dataclass(frozen=True)

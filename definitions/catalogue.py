@@ -23,6 +23,8 @@ REFERENCE = HERE / "reference"
 # The sectors of the acute care chain, as codes used in locations and definitions.
 SECTORS = ("hospital", "hap", "gp-practice", "vvt", "ggz", "ambulance")
 ValueType = Literal["count", "quantity", "boolean", "code", "datetime", "text", "position"]
+# How an item's figures of several locations (or of a time bucket) combine.
+Rollup = Literal["sum", "latest", "cumulative"]
 
 
 class _Frozen(BaseModel):
@@ -66,7 +68,7 @@ class Definition(_Frozen):
     unit: str
     codes: tuple[CodeValue, ...] = ()
     range: ValueRange | None = None
-    rollup: Literal["sum", "latest", "cumulative"]
+    rollup: Rollup
     freshness_minutes: int = Field(ge=1)
     not_reported_allowed: bool
     derived: str | None = None

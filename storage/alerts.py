@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
-from core.alerts import AlertRule
+from core.alerts import AlertRule, Notification, Transition
 
 Conn = psycopg.AsyncConnection[Any]
 RULE_COLUMNS = ("id, owner_organization_id, name, kind, location_id, roaz_region, definition,"
@@ -35,29 +34,6 @@ class NewRule:
     severity: str
     webhook_url: str | None
     webhook_secret: str | None
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A notification as the API and webhooks show it."""
-
-    id: int
-    rule_id: int
-    rule_name: str
-    owner_organization_id: str
-    kind: str
-    severity: str
-    state: str
-    message: str
-    location_id: str | None
-    roaz_region: str | None
-    definition: str | None
-    value: float | None
-    value_text: str | None
-    threshold: float | None
-    raised_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
 
 
 async def add_rule(conn: Conn, rule: NewRule) -> AlertRule:
@@ -125,21 +101,6 @@ async def firing_states(conn: Conn, keys: list[tuple[int, str]]) -> dict[tuple[i
         " (SELECT * FROM unnest(%s::bigint[], %s::text[])) ORDER BY rule_id, subject"
         " FOR UPDATE", ([k[0] for k in keys], [k[1] for k in keys]))
     return {(row[0], row[1]): row[2] for row in await cur.fetchall()}
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A rule that started or stopped firing for a subject, because of one event."""
-
-    rule: AlertRule
-    subject: str
-    firing: bool
-    message: str
-    location_id: str | None
-    roaz_region: str | None
-    value: float | None
-    value_text: str | None
-    source_event: str
 
 
 NOTIFICATION_SELECT = (

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 import psycopg
 
+from core.archive import Archived
 from core.ingest import RawHeader
 from core.messages import RawMessage
 
@@ -124,26 +123,6 @@ def received(conn: Conn, *, start: datetime, end: datetime, location: str | None
              page: int = 1000) -> AsyncIterator[list[RawMessage]]:
     """Archived messages received in [start, end) (of one location), oldest first."""
     return _pages(conn, RECEIVED, {"start": start, "end": end, "location": location}, page)
-
-
-@dataclass(frozen=True)
-class Archived:
-    """An archived message as a replay needs it: nothing parsed."""
-
-    header: RawHeader
-    sector: str
-    payload_json: str
-    context_json: str
-    mapped: bytes | None
-
-    def raw_json(self) -> bytes:
-        """The raw message's JSON, put together from its parts."""
-        h = self.header
-        return msgspec.json.encode({
-            "message_id": h.message_id, "source_format": h.source_format,
-            "sector": self.sector, "provider": h.provider, "location_id": h.location_id,
-            "received_at": h.received_at, "payload": msgspec.Raw(self.payload_json.encode()),
-            "context": msgspec.Raw(self.context_json.encode())})
 
 
 async def for_replay(conn: Conn, *, start: datetime, end: datetime, location: str | None,

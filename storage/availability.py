@@ -9,64 +9,20 @@ with where each came from (received_at, provider).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from datetime import tzinfo
+from typing import Any
 
 import msgspec
 import psycopg
 from psycopg.rows import class_row
 
-from storage.geo import Point, distance_sql, near_params
+from core.figures import LatestFigure, item_matches
+from core.geo import Point
+from storage.geo import distance_sql, near_params
 from storage.live_state import LiveFigure, decode_figures, in_zone, session_zone
 
-
-class FigureFields(Protocol):
-    """What a figure must carry to be shown: the item, its value and when it was observed."""
-
-    @property
-    def definition(self) -> str: ...
-    @property
-    def definition_version(self) -> int: ...
-    @property
-    def value(self) -> float | None: ...
-    @property
-    def value_text(self) -> str | None: ...
-    @property
-    def not_reported_reason(self) -> str | None: ...
-    @property
-    def observed_at(self) -> datetime: ...
-
-
-@dataclass(frozen=True)
-class LatestFigure:
-    """The newest observation of one item at one location, with the location's facts."""
-
-    location_id: str
-    location_name: str
-    organization_id: str
-    sector: str
-    roaz_region: str
-    latitude: float
-    longitude: float
-    definition: str
-    definition_version: int
-    value: float | None
-    value_text: str | None
-    not_reported_reason: str | None
-    observed_at: datetime
-    received_at: datetime
-    provider: str
-    distance_km: float | None = None
-
-
-def item_matches(code: str, item: str) -> bool:
-    """True when definition `code` is `item` or lies under it, on whole dot-separated segments:
-    `hospital.beds.ic` matches `hospital.beds.ic.available`, not `hospital.beds.icu_x`."""
-    return code == item or code.startswith(item + ".")
-
-
-# The same rule as item_matches, in SQL (starts_with needs no escaping of '_' as LIKE would).
+# The same rule as item_matches (core/figures.py), in SQL (starts_with needs no escaping
+# of '_' as LIKE would).
 ITEM_FILTER = ("(%(item)s::text IS NULL OR o.definition = %(item)s"
                " OR starts_with(o.definition, %(item)s || '.'))")
 DISTANCE = distance_sql("l.latitude", "l.longitude")

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
+from core.fleet import VehicleStatus
+
 Conn = psycopg.AsyncConnection[Any]
-
-
-@dataclass(frozen=True)
-class VehicleStatus:
-    """One vehicle's status at a moment, in its RAV region."""
-
-    vehicle_id: str
-    rav_region: str
-    vehicle_type: str
-    status: str
-    status_at: datetime
 
 
 # An older status never replaces a newer one; at the same moment the later in feed order wins.

@@ -8,28 +8,13 @@ before its deadline never shows up.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
-
-@dataclass(frozen=True)
-class WentStale:
-    """A location's latest figure of an item whose freshness deadline has passed."""
-
-    location_id: str
-    location_name: str
-    organization_id: str
-    sector: str
-    roaz_region: str
-    latitude: float
-    longitude: float
-    definition: str
-    observed_at: datetime
-
+from core.figures import WentStale
 
 WENT_STALE = (
     "SELECT o.location_id, l.name AS location_name, l.organization_id, l.sector,"

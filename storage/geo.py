@@ -1,47 +1,13 @@
-"""Great-circle distance, in SQL and in Python, without database extensions.
+"""Great-circle distance in SQL, without database extensions.
 
 The same SQL must run on plain PostgreSQL and on TimescaleDB, so neither PostGIS nor
-earthdistance is assumed: the haversine formula is written out as an expression.
+earthdistance is assumed: the haversine formula is written out as an expression, the same one
+core/geo.py computes in Python (`haversine_km`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-# Mean Earth radius (IUGG), in km; the haversine error against the ellipsoid is < 0.5 %.
-EARTH_RADIUS_KM = 6371.0088
-
-
-@dataclass(frozen=True)
-class Point:
-    """A WGS84 position in decimal degrees."""
-
-    latitude: float
-    longitude: float
-
-
-def parse_point(text: str) -> Point:
-    """`"52.16,4.48"` as a Point; ValueError naming the problem when it is not one."""
-    parts = text.split(",")
-    if len(parts) != 2:
-        raise ValueError(f"{text!r} is not 'latitude,longitude'")
-    try:
-        latitude, longitude = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ValueError(f"{text!r} is not 'latitude,longitude' in decimal degrees") from None
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ValueError(f"{text!r} lies outside latitude -90..90 / longitude -180..180")
-    return Point(latitude, longitude)
-
-
-def haversine_km(a: Point, b: Point) -> float:
-    """Great-circle distance between two points, in km."""
-    dlat = math.radians(b.latitude - a.latitude)
-    dlon = math.radians(b.longitude - a.longitude)
-    h = (math.sin(dlat / 2) ** 2 + math.cos(math.radians(a.latitude))
-         * math.cos(math.radians(b.latitude)) * math.sin(dlon / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+from core.geo import EARTH_RADIUS_KM, Point
 
 
 def distance_sql(latitude: str, longitude: str) -> str:

@@ -19,8 +19,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
+from definitions.catalogue import Rollup
+
 Resolution = Literal["raw", "5m", "1h", "1d"]
-Rollup = Literal["sum", "latest", "cumulative"]
 # Which roll-up relation feeds each resolution, and the bucket width asked of it.
 SOURCES: dict[str, tuple[str, timedelta]] = {
     "5m": ("observation_5m", timedelta(minutes=5)),

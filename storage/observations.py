@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
+from core.figures import ChangedFigure
 from core.messages import Observation, RawMessage
 from storage.jsonb import jsonb
 from storage.paths import current_path_async
@@ -81,31 +81,6 @@ MERGE_LATEST = (
     " FROM changed c LEFT JOIN location l ON l.id = c.location_id"
     " LEFT JOIN prior p ON p.location_id = c.location_id AND p.definition = c.definition"
 )
-
-
-@dataclass(frozen=True)
-class ChangedFigure:
-    """A latest figure that a write changed, with its location (None for a mobile unit's
-    status) and what it was before."""
-
-    location_id: str
-    location_name: str | None
-    organization_id: str | None
-    sector: str | None
-    roaz_region: str | None
-    latitude: float | None
-    longitude: float | None
-    definition: str
-    definition_version: int
-    value: float | None
-    value_text: str | None
-    not_reported_reason: str | None
-    observed_at: datetime
-    received_at: datetime
-    provider: str
-    previous_observed_at: datetime | None
-    previous_value: float | None
-    previous_value_text: str | None
 
 
 def stored_value(value: float | bool | str | None) -> tuple[float | None, str | None]:

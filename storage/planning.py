@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from core.planning import AgendaSlot
+from core.planning import AgendaSlot, Task
 from storage.jsonb import jsonb
 
 Conn = psycopg.AsyncConnection[Any]
@@ -151,34 +151,6 @@ async def appointments(conn: Conn, *, provider: str | None = None,
             " ORDER BY a.created_at DESC LIMIT %(limit)s",
             {"p": provider, "r": requester, "loc": location_id, "s": status, "limit": limit})
         return await cur.fetchall()
-
-
-@dataclass(frozen=True)
-class Task:
-    """A hold on a bed place or a visit request to a mobile unit."""
-
-    id: uuid.UUID
-    kind: str
-    status: str
-    status_reason: str | None
-    location_id: str | None
-    category: str | None
-    held_item: str | None
-    unit_id: str | None
-    visit_latitude: float | None
-    visit_longitude: float | None
-    urgency: str | None
-    provider_organization: str
-    sector: str
-    roaz_region: str
-    requester_organization: str
-    requested_by: str
-    patient_ref: str | None
-    reason: str | None
-    created_at: datetime
-    expires_at: datetime
-    answered_at: datetime | None
-    closed_at: datetime | None
 
 
 TASK_COLUMNS = ", ".join(Task.__dataclass_fields__)

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
-from core.mobile_units import UnitKind
-from storage.geo import Point, distance_sql, near_params
-
-
-@dataclass(frozen=True)
-class MobileUnit:
-    """A registered mobile unit and who operates it."""
-
-    id: str
-    kind: UnitKind
-    organization_id: str
-    label: str
-    roaz_region: str
-    veiligheidsregio: str | None = None
-    capabilities: list[str] = field(default_factory=list)
+from core.geo import Point
+from core.mobile_units import MobileUnit, UnitKind
+from storage.geo import distance_sql, near_params
 
 
 async def upsert_unit(conn: psycopg.AsyncConnection[Any], unit: MobileUnit) -> bool:

@@ -27,7 +27,9 @@ import structlog
 from core.alerts import (
     SIGNATURE_HEADER,
     AlertRule,
+    Notification,
     PlanningRequest,
+    Transition,
     backoff_seconds,
     describe,
     planning_applies,
@@ -46,11 +48,10 @@ from core.events import (
     decode,
     event_id,
 )
+from core.figures import item_matches
 from core.metrics import ALERTS_RAISED, WEBHOOK_DELIVERIES
 from definitions import load_catalogue
 from storage import alerts as store
-from storage.alerts import Notification, Transition
-from storage.availability import item_matches
 from streams.events import EventSender
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue, Halt, Stage

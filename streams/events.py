@@ -32,9 +32,9 @@ from core.events import (
     is_status,
     status_value,
 )
+from core.figures import ChangedFigure, WentStale
 from definitions import Catalogue, load_catalogue
-from storage.freshness import WentStale, went_stale
-from storage.observations import ChangedFigure
+from storage.freshness import went_stale
 from storage.units import latest_unit_positions
 from streams.sink import Sink
 

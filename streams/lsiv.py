@@ -30,15 +30,17 @@ from adapters.ambulance.fleet import snapshot
 from adapters.ambulance.lsiv import ADAPTER as LSIV_ADAPTER
 from adapters.ambulance.lsiv_message import LsivMessage, LsivVehicle, read_message
 from adapters.base import meta_of
+from core.fleet import VehicleStatus
 from core.ingest import IngestMessage, encode, ingest_message
 from core.messages import RawMessage
 from core.metrics import MESSAGES_PRODUCED
+from core.mobile_units import MobileUnit
 from core.settings import Settings
 from core.topics import lsiv_topic
 from definitions import load_catalogue
 from definitions.catalogue import rav_location_id
-from storage.fleet import VehicleStatus, record_statuses, region_vehicles, vehicle_regions
-from storage.units import MobileUnit, upsert_unit
+from storage.fleet import record_statuses, region_vehicles, vehicle_regions
+from storage.units import upsert_unit
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue, Halt, Stage
 

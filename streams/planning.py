@@ -35,10 +35,10 @@ from core.metrics import (
     PLANNING_REQUESTS,
     declare_planning,
 )
+from core.planning import Task
 from definitions.planning import load_planning
 from storage import audit as audit_store
 from storage import planning as store
-from storage.planning import Task
 from streams.events import EventSender
 from streams.sink import Sink
 

@@ -26,13 +26,13 @@ from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
 from adapters import AdapterError, map_raw
+from core.archive import Archived
 from core.ingest import encode, ingest_message, remapped
 from core.logs import configure_logging
 from core.messages import RawMessage
 from core.settings import Settings, get_settings
 from core.topics import ingest_topic
 from storage import archive
-from storage.archive import Archived
 
 
 @dataclass

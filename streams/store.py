@@ -19,6 +19,7 @@ import msgspec
 import structlog
 
 from adapters import map_raw
+from core.figures import ChangedFigure
 from core.ingest import IngestMessage, decode, ingest_message, mapped_of
 from core.messages import Position
 from core.metrics import (
@@ -31,7 +32,6 @@ from definitions import load_catalogue
 from definitions.validation import DefinitionViolation
 from storage.archive import mark_refused
 from storage.observations import (
-    ChangedFigure,
     StagedObservation,
     archive_processed,
     not_archived,

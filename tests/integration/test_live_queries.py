@@ -24,10 +24,10 @@ import psycopg
 import pytest
 from confluent_kafka import Producer
 
+from core.geo import Point, haversine_km
 from core.topics import lsiv_topic
 from stack import demo, lifecycle
 from stack.config import StackConfig
-from storage.geo import Point, haversine_km
 from tests.identities import Platform
 from tests.integration.helpers import push
 from tests.waiting import wait_for

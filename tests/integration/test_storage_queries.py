@@ -20,10 +20,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from storage.availability import LatestFigure, LiveLocation, live_availability, live_locations
+from core.figures import LatestFigure
+from core.geo import Point, haversine_km
+from storage.availability import LiveLocation, live_availability, live_locations
 from storage.busyness import region_figures
 from storage.forecasts import hourly_series
-from storage.geo import Point, distance_sql, haversine_km, near_params
+from storage.geo import distance_sql, near_params
 from storage.history import Scope, history
 from storage.live_state import catch_up
 from storage.providers import (

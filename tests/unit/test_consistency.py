@@ -15,11 +15,12 @@ from adapters import AdapterError, AdapterResult, MessageMeta, adapter_for, map_
 from adapters.base import Adapter
 from api.availability_routes import _locations
 from api.outcome import operation_outcome
+from core.figures import LatestFigure
 from core.refusals import RULE_SYSTEM
 from definitions import load_catalogue
 from stack.demo import HOSPITALS, hospital_figures, measure_report
 from stack.demo_sectors import SITES, _nedocs, _site_messages
-from storage.availability import LatestFigure, LiveLocation
+from storage.availability import LiveLocation
 from storage.live_state import LiveFigure
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.events import FigureChanged, Freshness, StatusChanged, decode, encode
+from core.figures import ChangedFigure
 from definitions import load_catalogue
-from storage.observations import ChangedFigure
 from streams.events import PositionThrottle, figure_events
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

@@ -8,10 +8,11 @@ import pytest
 
 from api.admin_routes import rejections_by_provider
 from api.availability_routes import regions_in_scope
+from core.busyness import LocationFigure, roll_up, roll_up_all
+from core.figures import item_matches
+from core.geo import Point, haversine_km, parse_point
 from core.refusals import Invalid
-from storage.availability import item_matches
-from storage.busyness import LocationFigure, Rollup, roll_up, roll_up_all
-from storage.geo import Point, haversine_km, parse_point
+from definitions.catalogue import Rollup
 from storage.history import range_problem
 from storage.providers import RejectionCount
 

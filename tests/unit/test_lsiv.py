@@ -15,11 +15,11 @@ import jsonschema
 from adapters import AdapterError, map_raw
 from adapters.ambulance.fleet import region_figures
 from adapters.ambulance.lsiv_message import read_message
+from core.fleet import VehicleStatus
 from core.ingest import ingest_message
 from core.settings import Settings
 from definitions import load_catalogue
 from stack.lsiv_simulator import feed
-from storage.fleet import VehicleStatus
 from streams.app import create_app
 from streams.lsiv import fleet_message, raw_message_id, read_feed_message, unit_of
 
