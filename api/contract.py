@@ -15,7 +15,8 @@ What only a handler knows (404 for a thing not registered) the route declares it
 `responses=`. `document` then builds the OpenAPI document: the OperationOutcome schema in
 the components, every error response pointing at it, request-body schemas with `$defs` moved
 into the components, no trace of FastAPI's own `HTTPValidationError`, and every free-text
-parameter saying that it holds no NUL character (`NUL_FREE`).
+parameter and every free-text string of a JSON body saying that it holds no NUL character
+(`NUL_FREE`).
 """
 
 from __future__ import annotations
@@ -239,6 +240,42 @@ def _nul_free(schema: dict[str, Any]) -> None:
         schema["pattern"] = NUL_FREE
 
 
+# The keywords under which a JSON Schema holds further schemas, one or a list or a map of them.
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs")
+
+
+def _nul_free_throughout(schema: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """Every free-text string of a JSON body schema NUL-free, through its refs: the strict
+    JSON reader (`core/input_limits.py`) refuses a NUL character in any string of any body."""
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(COMPONENT_PREFIX):
+        name = ref.removeprefix(COMPONENT_PREFIX)
+        if name not in seen:
+            seen.add(name)
+            _nul_free_throughout(components.get(name), components, seen)
+    if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
+        schema["pattern"] = NUL_FREE
+    for key in _SUBSCHEMAS:
+        _nul_free_throughout(schema.get(key), components, seen)
+    for key in _SUBSCHEMA_LISTS:
+        for branch in schema.get(key) or []:
+            _nul_free_throughout(branch, components, seen)
+    for key in _SUBSCHEMA_MAPS:
+        for branch in (schema.get(key) or {}).values():
+            _nul_free_throughout(branch, components, seen)
+
+
+def _no_nul_in_json_bodies(operation: dict[str, Any], components: dict[str, Any],
+                           seen: set[str]) -> None:
+    for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+        if media_type.endswith("json"):
+            _nul_free_throughout(media.get("schema"), components, seen)
+
+
 def _no_nul_in_parameters(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") in ("path", "query") and isinstance(parameter.get("schema"), dict):
@@ -269,6 +306,9 @@ def document(app: FastAPI) -> dict[str, Any]:
         _drop_fastapi_422(operation)
         _no_nul_in_parameters(operation)
         _complete(operation, components)
+    seen: set[str] = set()  # after every body is hoisted: they share components
+    for operation in _operations(built):
+        _no_nul_in_json_bodies(operation, components, seen)
     text = repr(built["paths"])
     for unused in ("HTTPValidationError", "ValidationError"):
         if f"/{unused}'" not in text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from adapters import AdapterError
 from adapters.base import error
@@ -24,7 +24,7 @@ from api.limits import (
     parse,
 )
 from api.outcome import FHIR_JSON as FHIR_JSON
-from core.input_limits import InputLimits, check_csv, read_json
+from core.input_limits import InputLimits, check_csv, forbidden_character, read_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,6 +35,16 @@ class JsonBody(BaseModel):
     number: pydantic's lax coercions are off). Every request-body model derives from it."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_forbidden_character(cls, value: Any) -> Any:
+        """No text holds a NUL or a lone surrogate, as in every body the strict reader reads
+        (the document's NUL-free pattern): FastAPI reads these bodies itself."""
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (found := forbidden_character(text)):
+                raise ValueError(f"the text holds {found}, which no text may hold")
+        return value
 
 
 async def json_value(request: Request, accepted: tuple[str, ...], root: str) -> Any:

@@ -76,6 +76,12 @@ def _describe(text: str) -> str:
     return "a NUL character (\\u0000)" if "\x00" in text else "a lone UTF-16 surrogate"
 
 
+def forbidden_character(text: str) -> str | None:
+    """What `text` holds that no text of the platform may (a NUL or a lone surrogate), in
+    words; None when it holds neither."""
+    return _describe(text) if FORBIDDEN_CHARACTERS.search(text) else None
+
+
 def _segment(key: str) -> str:
     # Keys are named as written when plain; otherwise escaped (never echoing a NUL).
     return f".{key}" if PLAIN_KEY.match(key) else f"[{json.dumps(key[:60])}]"

@@ -12,12 +12,15 @@ from typing import Annotated, Any
 import pytest
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api import errors
 from api.access import Public, add_route
+from api.admin_routes import ClientIn
 from api.app import create_app
-from api.contract import OUTCOME_REF
+from api.contract import NUL_FREE, OUTCOME_REF
 from api.errors import element_of
+from api.task_routes import HoldIn
 from core.settings import Settings
 
 DOCUMENT = create_app(Settings()).openapi()
@@ -118,6 +121,63 @@ def test_every_reference_resolves() -> None:
     for ref in found:
         assert ref.startswith("#/components/schemas/"), ref
         assert ref.removeprefix("#/components/schemas/") in components, ref
+
+
+def _strings(node: Any, components: dict[str, Any], seen: set[str]) -> Iterator[dict[str, Any]]:
+    """Every string schema of a body schema, through its refs."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            seen.add(ref)
+            yield from _strings(components[ref.rsplit("/", 1)[1]], components, seen)
+        if node.get("type") == "string":
+            yield node
+        for key, value in node.items():
+            if key not in ("$ref", "examples", "example", "default", "enum", "const"):
+                yield from _strings(value, components, seen)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value, components, seen)
+
+
+def test_every_free_text_string_of_a_json_body_says_it_holds_no_nul() -> None:
+    """The strict reader refuses a NUL in any string of any JSON body (and JsonBody in the
+    bodies FastAPI reads): the document says so, so a fuzzer's NUL is not a valid request."""
+    components = DOCUMENT["components"]["schemas"]
+    free = 0
+    for method, path, operation in operations():
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            if not media_type.endswith("json"):
+                continue
+            for schema in _strings(media["schema"], components, set()):
+                assert {"pattern", "enum", "const", "format"} & set(schema), (method, path, schema)
+                free += schema.get("pattern") == NUL_FREE
+    assert free > 50
+
+
+@pytest.mark.parametrize(("body", "element"), [
+    ({"location_id": "ehv-1", "category": "vvt.beds.elv_low_complex", "reason": "x",
+      "ttl_seconds": "600"}, "ttl_seconds"),
+    ({"location_id": "ehv-1", "category": "vvt.beds.elv_low_complex", "reason": "Val\x00"},
+     "reason"),
+    ({"location_id": "ehv-1", "category": "vvt.beds.elv_low_complex", "reason": "\ud800"},
+     "reason"),
+])
+def test_a_json_body_takes_values_only_as_their_json_type_and_no_nul(
+    body: dict[str, Any], element: str,
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        HoldIn.model_validate(body)
+    assert [e["loc"] for e in refused.value.errors()] == [(element,)]
+
+
+def test_a_json_body_of_the_right_types_is_taken() -> None:
+    hold = HoldIn.model_validate({"location_id": "ehv-1", "category": "vvt.beds.elv_low_complex",
+                                  "reason": "overplaatsing", "ttl_seconds": 600})
+    assert hold.ttl_seconds == 600
+    client = ClientIn.model_validate({"organization": "roaz-west", "role": "zcv",
+                                      "regions": ["west"], "national": False})
+    assert client.regions == ["west"] and client.national is False
 
 
 def test_the_search_parameters_are_in_the_document() -> None:
