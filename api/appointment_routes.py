@@ -56,10 +56,39 @@ class Reference(JsonBody):
     reference: str = Field(min_length=3, max_length=200)
 
 
+def _to(*kinds: str) -> str:
+    """The pattern of a literal reference to one of `kinds`, as `_id_of` reads it."""
+    return rf"^({'|'.join(kinds)})/[^/]+$"
+
+
+class SlotReference(JsonBody):
+    """The slot booked: `Slot/<id>`."""
+
+    reference: str = Field(max_length=200, pattern=_to("Slot"))
+
+
+class ActorReference(JsonBody):
+    """A participant: `Location/<id>` (the practice) or `Patient/<pseudonymous reference>`."""
+
+    reference: str = Field(max_length=200, pattern=_to("Location", "Patient"))
+
+
+class AppointmentReference(JsonBody):
+    """The booking answered: `Appointment/<id>`."""
+
+    reference: str = Field(max_length=200, pattern=_to("Appointment"))
+
+
+class LocationReference(JsonBody):
+    """The practice answering: `Location/<id>`."""
+
+    reference: str = Field(max_length=200, pattern=_to("Location"))
+
+
 class ParticipantIn(JsonBody):
     """A participant of the booking: the practice Location, and the patient (pseudonymous)."""
 
-    actor: Reference
+    actor: ActorReference
     status: Literal["needs-action", "accepted", "tentative"] = "needs-action"
 
 
@@ -69,7 +98,7 @@ class AppointmentIn(JsonBody):
 
     resourceType: Literal["Appointment"]
     status: Literal["proposed", "pending", "booked"] = "proposed"
-    slot: list[Reference] = Field(min_length=1, max_length=1)
+    slot: list[SlotReference] = Field(min_length=1, max_length=1)
     participant: list[ParticipantIn] = Field(min_length=1, max_length=2)
     description: str | None = Field(None, max_length=500)
 
@@ -78,8 +107,8 @@ class ResponseIn(JsonBody):
     """The practice's answer to a booking."""
 
     resourceType: Literal["AppointmentResponse"]
-    appointment: Reference
-    actor: Reference | None = None
+    appointment: AppointmentReference
+    actor: LocationReference | None = None
     participantStatus: Literal["accepted", "declined"]
     comment: str | None = Field(None, max_length=500)
 
@@ -127,8 +156,7 @@ class SearchBundle(BaseModel):
     entry: list[BundleEntry]
 
 
-def _id_of(reference: Reference, prefix: str, where: str) -> str:
-    text = reference.reference
+def _id_of(text: str, prefix: str, where: str) -> str:
     if not text.startswith(prefix) or len(text) == len(prefix) or "/" in text[len(prefix):]:
         raise Invalid(f"expected '{prefix}<id>'; got {text!r}", where)
     return text[len(prefix):]
@@ -156,15 +184,15 @@ def appointment_out(a: Appointment, principal: Principal) -> AppointmentOut:
 
 def _booking(body: AppointmentIn) -> tuple[str, str, str | None]:
     """(location, slot, patient reference) of a booking; 422 naming what is missing."""
-    slot_id = _id_of(body.slot[0], SLOT, "Appointment.slot[0].reference")
+    slot_id = _id_of(body.slot[0].reference, SLOT, "Appointment.slot[0].reference")
     locations, patients = [], []
     for i, participant in enumerate(body.participant):
         text = participant.actor.reference
         where = f"Appointment.participant[{i}].actor.reference"
         if text.startswith(LOCATION):
-            locations.append(_id_of(participant.actor, LOCATION, where))
+            locations.append(_id_of(text, LOCATION, where))
         elif text.startswith(PATIENT):
-            patients.append(_id_of(participant.actor, PATIENT, where))
+            patients.append(_id_of(text, PATIENT, where))
         else:
             raise Invalid("a participant is the practice 'Location/<id>' or the patient "
                           "'Patient/<pseudonymous reference>'", where)
@@ -260,7 +288,7 @@ async def respond(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
                   body: ResponseIn) -> FhirJSONResponse:
     """The practice accepts (the Appointment becomes booked) or declines (cancelled, the slot
     free again) a pending booking at one of its own locations: 200 with the Appointment."""
-    raw_id = _id_of(body.appointment, "Appointment/", "AppointmentResponse.appointment")
+    raw_id = _id_of(body.appointment.reference, "Appointment/", "AppointmentResponse.appointment")
     try:
         appointment_id = uuid.UUID(raw_id)
     except ValueError:
@@ -268,7 +296,7 @@ async def respond(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
                        "AppointmentResponse.appointment") from None
     audit.target = f"Appointment/{appointment_id}"
     if body.actor is not None:
-        actor = _id_of(body.actor, LOCATION, "AppointmentResponse.actor")
+        actor = _id_of(body.actor.reference, LOCATION, "AppointmentResponse.actor")
         found = await store.get_appointment(conn, appointment_id)
         if found is not None and found.location_id != actor:
             raise Invalid(f"Appointment/{appointment_id} is at Location/{found.location_id}, "

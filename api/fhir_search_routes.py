@@ -263,9 +263,10 @@ async def search_measure_reports(request: Request, conn: ConnDep,
 
 
 def _value_schema(name: str) -> dict[str, Any]:
+    # The empty value too: FHIR ignores a parameter with an empty value (read_search).
     if name == "measure":  # what `_measures` takes
-        return {"type": "string", "enum": list(MEASURES.values())}
-    return {"type": "string", "minLength": 1}
+        return {"type": "string", "enum": [*MEASURES.values(), ""]}
+    return {"type": "string"}
 
 
 def openapi_parameters(kind: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.availability_routes import REGION_CODES
+from api.contract import refusal
 from api.deps import ConnDep
 from api.history_routes import subject_scope
 from core.refusals import Invalid, NotFound
@@ -161,5 +162,6 @@ def router() -> APIRouter:
     built = APIRouter(prefix="/v1", tags=["Forecasts (care coordination)"])
     add_route(built, "/forecast", item_forecast, methods=["GET"],
               response_model=ForecastResponse,
+              responses={404: refusal(404, "the location is not registered")},
               rule=Access(CAPACITY_READERS, "read forecast", "read"))
     return built

@@ -17,12 +17,13 @@ from api.availability_routes import (
     number_as,
     regions_in_scope,
 )
+from api.contract import refusal
 from api.deps import ConnDep
 from api.ownership import read_scope
 from api.query_types import IsoMoment
 from core.access import check_owner
 from core.identity import Principal
-from core.refusals import Forbidden, Invalid
+from core.refusals import Forbidden, Invalid, NotFound
 from definitions import Definition, load_catalogue
 from storage.facilities import get_location
 from storage.history import HistoryPoint, Resolution, Scope, history, range_problem
@@ -82,7 +83,7 @@ async def subject_scope(conn: ConnDep, principal: Principal, location: str | Non
         return Scope(location_id=None, regions=regions)
     found = await get_location(conn, location)
     if found is None:
-        raise Invalid(f"Location/{location} is not registered", "location")
+        raise NotFound(f"Location/{location} is not registered", "location")
     if principal.role == "provider":
         check_owner(principal, found.organization_id, f"Location/{location}", "location")
     else:
@@ -147,5 +148,6 @@ def router() -> APIRouter:
     built = APIRouter(prefix="/v1", tags=["History (management information)"])
     add_route(built, "/history", item_history, methods=["GET"], response_model=HistoryResponse,
               response_model_by_alias=True,
+              responses={404: refusal(404, "the location is not registered")},
               rule=Access(CAPACITY_READERS, "read history", "read"))
     return built

@@ -59,12 +59,17 @@ StatusFilter = Annotated[TaskStatus | None, Query(
                 "(expired unanswered)")]
 
 
+# The urgencies a visit may be asked with (the schema's enum and the check: one list).
+NTS_URGENCIES = [u.code for u in load_catalogue().urgencies.get("nts", [])]
+
+
 class HoldIn(JsonBody):
     """A hold as a ZCV places it."""
 
     location_id: str = Field(min_length=1, max_length=64)
     category: str = Field(min_length=1, max_length=120, description=(
-        "a bed category of reference/planning.yaml, e.g. vvt.beds.elv_low_complex"))
+        "a bed category of reference/planning.yaml, e.g. vvt.beds.elv_low_complex"),
+        json_schema_extra={"enum": [c.category for c in load_planning().hold_categories]})
     reason: str = Field(min_length=1, max_length=500)
     ttl_seconds: int | None = Field(None, ge=1, le=86_400, description=(
         "time to live unanswered; default (and at most) the category's"))
@@ -77,7 +82,8 @@ class VisitIn(JsonBody):
     unit_id: str = Field(min_length=1, max_length=64)
     latitude: float = Field(ge=50.5, le=53.7, description="where the patient is (WGS84)")
     longitude: float = Field(ge=3.2, le=7.3)
-    urgency: str = Field(min_length=2, max_length=3, description="NTS urgency, U0 … U5")
+    urgency: str = Field(min_length=2, max_length=3, description="NTS urgency, U0 … U5",
+                         json_schema_extra={"enum": [*NTS_URGENCIES]})
     reason: str | None = Field(None, max_length=500)
     patient_ref: str | None = PatientRef
 
@@ -190,9 +196,8 @@ async def _location_sector(conn: ConnDep, location_id: str) -> str:
 
 
 def _check_urgency(urgency: str) -> None:
-    known = [u.code for u in load_catalogue().urgencies.get("nts", [])]
-    if urgency not in known:
-        raise Invalid(f"urgency must be one of {', '.join(known)}", "urgency")
+    if urgency not in NTS_URGENCIES:
+        raise Invalid(f"urgency must be one of {', '.join(NTS_URGENCIES)}", "urgency")
 
 
 async def visit(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
