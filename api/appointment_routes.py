@@ -58,7 +58,7 @@ class Reference(JsonBody):
 
 def _to(*kinds: str) -> str:
     """The pattern of a literal reference to one of `kinds`, as `_id_of` reads it."""
-    return rf"^({'|'.join(kinds)})/[^/]+$"
+    return rf"^({'|'.join(kinds)})/[^/\x00]+$"
 
 
 class SlotReference(JsonBody):

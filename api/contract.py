@@ -259,7 +259,8 @@ def _nul_free_throughout(schema: Any, components: dict[str, Any], seen: set[str]
             _nul_free_throughout(components.get(name), components, seen)
     if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
         schema["pattern"] = NUL_FREE
-    if (schema.get("type") == "object" and schema.get("additionalProperties") is not False
+    if ((schema.get("type") == "object" or "properties" in schema)
+            and schema.get("additionalProperties") is not False
             and "propertyNames" not in schema):  # a key the schema does not name is free text
         schema["propertyNames"] = {"pattern": NUL_FREE}
     for key in _SUBSCHEMAS:

@@ -52,6 +52,10 @@ UNSTATABLE = (
     Unstatable(LIVE, "radius_km", "radius_km needs near"),
     Unstatable(REGIONS, "neighbours", "neighbours=true needs a region"),
     Unstatable(SUBJECT, "location", "give location or region, not both"),
+    Unstatable(frozenset({"GET /v1/forecast"}), "location", "give location=<id> or region"),
+    Unstatable(frozenset({"GET /v1/history"}), "from", "a range may span at most"),
+    # A limit that depends on another value: a hold's time to live on its category's.
+    Unstatable(frozenset({"POST /v1/holds"}), "ttl_seconds", "this category's default"),
     # OsmAnd names the unit as `id` (or `deviceid`) in the query, or `device_id` in the JSON
     # body: one of them is needed. Its device `key` is a security scheme, which has no schema
     # (a NUL in it is refused as in any query parameter).
