@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters import AdapterError
-from adapters.base import MessageMeta, check_observed_at, parse_instant
+from adapters.base import MessageMeta, check_observed_at, nul_problem, parse_instant
 from adapters.facility import (
     MAX_NAME_CHARS,
     healthcare_service_record,
@@ -228,3 +228,26 @@ def test_stored_times_python_cannot_hold_are_read_as_the_nearest_it_can() -> Non
     assert _clamped_text(b"12000-01-01 00:00:00+00") == LATEST
     assert _clamped_binary((-(2**62)).to_bytes(8, "big", signed=True)) == EARLIEST
     assert _clamped_binary((2**62).to_bytes(8, "big", signed=True)) == LATEST
+
+
+@pytest.mark.parametrize(("payload", "where"), [
+    ("Bed\x00", "body"),
+    ({"name": "IC\x00"}, "body.name"),
+    ({"a\x00": 1}, "body"),  # a key: named by the object holding it
+    ({"group": [{"code": "x"}, {"code": {"text": "\x00"}}]}, "body.group[1].code.text"),
+    ([["ok", "\x00"]], "body[0][1]"),
+])
+def test_nul_problem_names_the_first_text_holding_a_nul(payload: object, where: str) -> None:
+    problem = nul_problem(payload)
+    assert problem is not None and problem.expression == where and problem.severity == "error"
+    assert "NUL" in problem.diagnostics
+
+
+@pytest.mark.parametrize("payload", ["Bed", {"name": "IC", "n": 3, "x": None}, [1, "a", []], 0])
+def test_nul_problem_is_none_without_a_nul(payload: object) -> None:
+    assert nul_problem(payload) is None
+
+
+def test_nul_problem_names_the_first_of_several() -> None:
+    problem = nul_problem({"a": "ok", "b": "\x00", "c": "\x00"}, where="MeasureReport")
+    assert problem is not None and problem.expression == "MeasureReport.b"

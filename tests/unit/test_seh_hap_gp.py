@@ -263,3 +263,20 @@ def test_slot_ending_before_it_starts_and_future_timestamp_are_refused() -> None
     with pytest.raises(AdapterError) as caught:
         _counts(bundle)
     assert "lies in the future" in _issues(caught)["Bundle.timestamp"]
+
+
+def test_the_agenda_keeps_every_slot_by_id_and_an_inactive_schedule_makes_its_slots_busy() -> None:
+    """The planning module's bookable view (adapters/gp/slots.py `agenda`): a slot of an
+    inactive Schedule cannot be booked whatever its own status; a slot found by a Schedule's
+    fullUrl keeps its status."""
+    bundle = json.loads((GP_SLOTS.examples / "practice-agenda.json").read_text())
+    agenda = GP_SLOTS.agenda(bundle)
+    assert agenda.location_id == "hp-de-linde-zeist"
+    assert agenda.read_at == datetime.fromisoformat(bundle["timestamp"])
+    status = {slot.slot_id: slot.status for slot in agenda.slots}
+    assert len(status) == 14
+    assert status["s1"] == "free"  # Schedule/agenda-jansen, active
+    assert status["s2"] == "free"  # the Schedule by its urn:uuid fullUrl, active
+    assert status["s4"] == "busy"
+    assert status["s7"] == "busy"  # free, but its Schedule (agenda-visser) is inactive
+    assert status["s10"] == "busy-tentative"
