@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from definitions import Definition, load_catalogue
-from definitions.catalogue import Catalogue
+from definitions.catalogue import HERE, Catalogue
 from definitions.validation import Value, value_problem
 
 CURRENT = load_catalogue().current_all()
@@ -87,3 +87,29 @@ def test_derived_items_say_how() -> None:
     derived = {d.code for d in CURRENT if d.derived}
     assert {"hospital.seh.nedocs_score", "hospital.seh.nedocs_band",
             "ambulance.available.a1"} <= derived
+
+
+def test_a_catalogue_built_afresh_holds_every_kind_of_reference_by_its_code() -> None:
+    """`load_catalogue` is cached; this builds one without the cache (so its construction is
+    what the test sees, as `make mutation` needs) and reads each lookup back."""
+    fresh = load_catalogue.__wrapped__(HERE)
+    assert fresh.codes() == load_catalogue().codes()
+    assert [v.version for v in fresh.versions("hospital.beds.ic.available")] == [1, 2]
+    assert fresh.version("hospital.beds.ic.available", 1) is not None
+    assert fresh.version("hospital.beds.ic.available", 3) is None
+    assert fresh.by_mapping("saner", "numICUBedsAvail") == "hospital.beds.ic.available"
+    assert fresh.by_mapping("other-standard", "numICUBedsAvail") is None
+    assert "west" in fresh.regions and fresh.regions["west"].code == "west"
+    assert fresh.safety_regions and all(code == r.code for code, r in
+                                        fresh.safety_regions.items())
+    assert fresh.vehicle_statuses and all(code == s.code for code, s in
+                                          fresh.vehicle_statuses.items())
+    assert [u.code for u in fresh.urgencies["nts"]] == ["U0", "U1", "U2", "U3", "U4", "U5"]
+    assert fresh.rules.in_force(date(2026, 12, 1))
+
+
+def test_a_catalogue_without_reference_data_has_empty_lookups_and_no_rules() -> None:
+    bare = Catalogue([_version(1, date(2026, 1, 1))])
+    assert (bare.regions, bare.safety_regions, bare.vehicle_statuses, bare.urgencies) == (
+        {}, {}, {}, {})
+    assert not bare.rules.in_force(date(2026, 12, 1))

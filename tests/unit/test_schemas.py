@@ -17,7 +17,7 @@ import msgspec
 import pydantic
 import pytest
 
-from adapters import MessageMeta, adapter_for, map_raw
+from adapters import AdapterError, MessageMeta, adapter_for, map_raw
 from core import ingest
 from core.messages import NotReportedReason, Observation, Position, RawMessage
 from definitions import load_catalogue
@@ -99,6 +99,30 @@ def test_raw_message_example_is_accepted_by_its_adapter() -> None:
     meta = MessageMeta(raw.message_id, raw.provider, raw.location_id, raw.received_at,
                        raw.source_format)
     assert len(adapter.parse(raw.payload, meta).observations) == 5
+
+
+def test_map_raw_maps_a_raw_message_as_the_push_did() -> None:
+    """Replay's and the reconciler's mapping: the adapter of the raw message's format, told the
+    message's own facts (who, which subject, when)."""
+    example = SCHEMAS / "examples/raw-message/saner-measurereport.json"
+    raw = RawMessage.model_validate(_load(example))
+    result = map_raw(raw)
+    assert len(result.observations) == 5
+    assert {o.location_id for o in result.observations} == {raw.location_id}
+    assert {o.provider for o in result.observations} == {raw.provider}
+    assert {o.raw_message_id for o in result.observations} == {raw.message_id}
+    assert {(o.received_at, o.source_format) for o in result.observations} == {
+        (raw.received_at, raw.source_format)}
+
+
+def test_map_raw_refuses_a_format_no_adapter_reads() -> None:
+    example = _load(SCHEMAS / "examples/raw-message/saner-measurereport.json")
+    raw = RawMessage.model_validate({**example, "source_format": "fax"})
+    with pytest.raises(AdapterError) as refused:
+        map_raw(raw)
+    [issue] = refused.value.issues
+    assert (issue.code, issue.expression) == ("not-supported", "source_format")
+    assert "'fax'" in issue.diagnostics
 
 
 def test_a_mapped_ingest_message_carries_what_its_adapter_makes_of_the_raw_message() -> None:

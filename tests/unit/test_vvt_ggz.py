@@ -290,3 +290,24 @@ def test_ggz_bed_pairs_are_checked_like_vvt_beds() -> None:
 def test_ggz_unknown_field_is_refused() -> None:
     errors = refused("json/ggz-status", ggz(crisis_service_available=True, ihtcapacity=2))
     assert "unknown field" in errors["body.ihtcapacity"]
+
+
+@pytest.mark.parametrize("moment", [
+    "2026-11-22T12:00:00+01:00",
+    "2026-11-22T11:00:00Z",  # the same moment, written in UTC
+    "2026-11-22T12:00:00",  # a local time is Dutch time
+])
+def test_a_csv_figure_is_named_by_the_cell_of_its_location_care_type_and_moment(
+    moment: str,
+) -> None:
+    """What a consistency rule's refusal names (`element_of`): the cell in the row of the
+    figure's location, care type and moment; not the first row of that location."""
+    payload = csv("vvt-a;GRZ;1;10;2026-11-22T10:00:00+01:00", f"vvt-a;GRZ;2;10;{moment}",
+                  "vvt-a;ELV laag complex;3;10;2026-11-22T12:00:00+01:00")
+    figure = next(o for o in parse("csv/vvt-beds", payload).observations
+                  if o.definition == "vvt.beds.grz.available"
+                  and o.observed_at == datetime(2026, 11, 22, 11, 0, tzinfo=UTC))
+    csv_adapter = adapter("csv/vvt-beds")
+    assert csv_adapter.element_of(payload, figure) == "row 3, column beschikbaar"  # type: ignore[attr-defined]
+    elsewhere = figure.model_copy(update={"observed_at": datetime(2026, 11, 22, 14, 0, tzinfo=UTC)})
+    assert csv_adapter.element_of(payload, elsewhere) is None  # type: ignore[attr-defined]
