@@ -10,11 +10,15 @@ from adapters import AdapterError
 from adapters.facility import (
     AGB_SYSTEM,
     MAX_NAME_CHARS,
+    ROAZ_REGION_URL,
+    SAFETY_REGION_URL,
+    SECTOR_SYSTEM,
     URA_SYSTEM,
     healthcare_service_record,
     location_record,
     organization_record,
 )
+from adapters.fhir_schema import SERVICE_AREA
 from stack.demo import location_resource, organization_resource
 
 
@@ -158,3 +162,120 @@ def test_every_problem_of_a_healthcare_service_is_reported_at_once() -> None:
         healthcare_service_record(payload, "s1")
     assert [i.expression.split(".reference")[0] for i in caught.value.issues] == [
         "HealthcareService.name", "HealthcareService.providedBy", "HealthcareService.location"]
+
+
+# --- Locations: region, veiligheidsregio, sector, position, organisation ----------------------
+
+def _location(**changes: Any) -> dict[str, Any]:
+    payload = location_resource("l1", "o1", "Isala", "zwolle", 52.5118, 6.0905)
+    payload.update(changes)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def _issues(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
+    with pytest.raises(AdapterError) as caught:
+        location_record(payload, "l1")
+    return [(i.expression, i.code, i.diagnostics) for i in caught.value.issues]
+
+
+def _safety(code: str) -> dict[str, str]:
+    return {"url": SAFETY_REGION_URL, "valueCode": code}
+
+
+def test_a_location_record_carries_every_fact_and_the_url_id() -> None:
+    record = location_record(_location(), "l9")
+    assert (record.id, record.name, record.organization_id, record.sector,
+            record.roaz_region, record.veiligheidsregio) == (
+        "l9", "Isala", "o1", "hospital", "zwolle", None)
+    assert (record.latitude, record.longitude) == (52.5118, 6.0905)
+    assert record.resource["id"] == "l9"
+
+
+@pytest.mark.parametrize("code", ["vr04", "vr03"])  # vr04 lies in zwolle, vr03 also
+def test_a_veiligheidsregio_in_the_locations_roaz_region_is_kept(code: str) -> None:
+    payload = _location()
+    payload["extension"] = [_safety(code), *payload["extension"]]
+    assert location_record(payload, "l1").veiligheidsregio == code
+
+
+def test_an_unknown_veiligheidsregio_is_refused_naming_its_extension() -> None:
+    payload = _location()
+    payload["extension"] = [*payload["extension"], _safety("vr99")]
+    [(where, code, words)] = _issues(payload)
+    assert (where, code) == ("Location.extension[1].valueCode", "value")
+    assert "unknown veiligheidsregio 'vr99'" in words
+
+
+def test_a_veiligheidsregio_outside_the_roaz_region_is_a_business_rule() -> None:
+    payload = _location()
+    payload["extension"] = [_safety("vr09"), *payload["extension"]]
+    [(where, code, words)] = _issues(payload)
+    assert (where, code) == ("Location.extension[0].valueCode", "business-rule")
+    assert words == ("veiligheidsregio vr09 (Utrecht) does not lie in ROAZ region zwolle; it "
+                     "lies in midden-nederland")
+
+
+def test_without_a_roaz_region_the_extension_is_required() -> None:
+    [(where, code, words)] = _issues(_location(extension=[]))
+    assert (where, code) == ("Location.extension", "required")
+    assert ROAZ_REGION_URL in words
+
+
+def test_an_unknown_roaz_region_is_named_at_its_extension() -> None:
+    payload = _location()
+    payload["extension"] = [_safety("vr04"), {"url": ROAZ_REGION_URL, "valueCode": "atlantis"}]
+    [(where, code, words)] = _issues(payload)
+    assert (where, code) == ("Location.extension[1].valueCode", "value")
+    assert words.startswith("unknown ROAZ region 'atlantis'; one of ")
+
+
+def test_the_sector_is_found_among_other_codings_and_types() -> None:
+    other = {"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "HOSP"}
+    payload = _location(type=[{"coding": [other]},
+                              {"coding": [other, {"system": SECTOR_SYSTEM, "code": "vvt"}]}])
+    assert location_record(payload, "l1").sector == "vvt"
+
+
+@pytest.mark.parametrize(("types", "where", "code"), [
+    (None, "Location.type", "required"),
+    ([{"coding": [{"system": "http://other", "code": "vvt"}]}], "Location.type", "required"),
+    ([{"coding": []}, {"coding": [{"system": "http://other", "code": "x"},
+                                  {"system": SECTOR_SYSTEM, "code": "spa"}]}],
+     "Location.type[1].coding[1].code", "value"),
+])
+def test_a_missing_or_unknown_sector_is_named(types: list[Any] | None, where: str,
+                                              code: str) -> None:
+    [(found, found_code, words)] = _issues(_location(type=types))
+    assert (found, found_code) == (where, code)
+    assert SECTOR_SYSTEM in words or "unknown sector 'spa'" in words
+
+
+def test_a_location_without_position_or_organisation_is_refused_naming_both() -> None:
+    issues = _issues(_location(position=None, managingOrganization=None))
+    assert [(where, code) for where, code, _ in issues] == [
+        ("Location.position", "required"),
+        ("Location.managingOrganization.reference", "required")]
+
+
+LATITUDES, LONGITUDES = SERVICE_AREA["latitude"], SERVICE_AREA["longitude"]
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "where"), [
+    (LATITUDES[0] - 0.01, 6.09, "Location.position.latitude"),
+    (LATITUDES[1] + 0.01, 6.09, "Location.position.latitude"),
+    (52.5, LONGITUDES[0] - 0.01, "Location.position.longitude"),
+    (52.5, LONGITUDES[1] + 0.01, "Location.position.longitude"),
+])
+def test_a_position_outside_the_service_area_is_refused(latitude: float, longitude: float,
+                                                         where: str) -> None:
+    issues = _issues(_location(position={"latitude": latitude, "longitude": longitude}))
+    assert [(w, c) for w, c, _ in issues] == [(where, "value")]
+
+
+@pytest.mark.parametrize(("latitude", "longitude"), [(LATITUDES[0], LONGITUDES[0]),
+                                                     (LATITUDES[1], LONGITUDES[1])])
+def test_a_position_at_the_edge_of_the_service_area_is_taken(latitude: float,
+                                                             longitude: float) -> None:
+    record = location_record(_location(position={"latitude": latitude,
+                                                  "longitude": longitude}), "l1")
+    assert (record.latitude, record.longitude) == (latitude, longitude)
