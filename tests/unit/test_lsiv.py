@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
-from adapters import AdapterError, map_raw
+from adapters import AdapterError, MessageMeta, map_raw
+from adapters.ambulance.fleet import ADAPTER as FLEET
 from adapters.ambulance.fleet import region_figures
 from adapters.ambulance.lsiv_message import read_message
 from core.fleet import VehicleStatus
@@ -213,3 +215,65 @@ def test_the_worker_wires_its_agents_and_timers() -> None:
     app = create_app(Settings())
     assert {agent.name.rsplit(".", 1)[-1] for agent in app.agents.values()} >= {"store", "lsiv"}
     assert not app.tables  # the fleet's state lives in PostgreSQL, not in a stream table
+
+
+# --- The fleet snapshot's own refusals ---------------------------------------------------------
+
+def _snapshot(**changes: Any) -> dict[str, Any]:
+    example = json.loads((FLEET.examples / "region-at-work.json").read_text())
+    example.update(changes)
+    return {k: v for k, v in example.items() if v is not None}
+
+
+def _fleet_issues(payload: Any) -> list[tuple[str, str, str]]:
+    meta = MessageMeta(uuid.UUID(int=1), "lsiv", "rav-vr16", NOW, "lsiv/fleet", "ambulance")
+    with pytest.raises(AdapterError) as refused:
+        FLEET.parse(payload, meta)
+    return [(i.expression, i.code, i.diagnostics) for i in refused.value.issues]
+
+
+LIST = "expected a list of vehicles"
+SHAPE = "a vehicle has an `id`, a `type` and a `status` code"
+TYPE = "type must be one of A, B"
+
+
+@pytest.mark.parametrize(("vehicles", "expected"), [
+    (None, [("vehicles", "structure", LIST)]),
+    ({"amb-1": {}}, [("vehicles", "structure", LIST)]),
+    ([{"id": "a", "type": "A", "status": "5"}, "amb-2", {"id": "c", "type": "A", "status": 5}],
+     [("vehicles[1]", "structure", SHAPE), ("vehicles[2]", "structure", SHAPE)]),
+    ([{"id": "a", "type": "C", "status": "5"}, {"id": "b", "type": "B", "status": "1"},
+      {"id": "c", "status": "1"}],
+     [("vehicles[0].type", "value", TYPE), ("vehicles[2].type", "value", TYPE)]),
+])
+def test_a_fleet_snapshot_names_every_vehicle_it_cannot_read(
+    vehicles: Any, expected: list[tuple[str, str, str]],
+) -> None:
+    assert _fleet_issues(_snapshot(vehicles=vehicles)) == expected
+
+
+@pytest.mark.parametrize(("observed_at", "words"), [
+    (None, "observed_at must be an ISO 8601 moment"),
+    ("gisteren", "observed_at must be an ISO 8601 moment"),
+    ("2026-11-22T13:40:00", "observed_at needs a timezone"),
+])
+def test_a_fleet_snapshot_needs_a_moment_with_its_timezone(observed_at: str | None,
+                                                           words: str) -> None:
+    assert _fleet_issues(_snapshot(observed_at=observed_at)) == [("observed_at", "value", words)]
+
+
+@pytest.mark.parametrize("region", [None, "vr26", 16])
+def test_a_fleet_snapshot_names_its_region_by_a_veiligheidsregio_code(region: Any) -> None:
+    with pytest.raises(AdapterError) as refused:
+        FLEET.location_of(_snapshot(rav_region=region))
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.code) == ("rav_region", "value")
+    assert FLEET.location_of(_snapshot()) == "rav-vr16"
+
+
+def test_a_fleet_snapshot_maps_at_its_own_moment_to_its_regions_location() -> None:
+    meta = MessageMeta(uuid.UUID(int=1), "lsiv", "rav-vr16", NOW, "lsiv/fleet", "ambulance")
+    result = FLEET.parse(_snapshot(), meta)
+    assert {o.location_id for o in result.observations} == {"rav-vr16"}
+    assert {o.observed_at for o in result.observations} == {
+        datetime(2026, 11, 22, 12, 40, tzinfo=UTC)}
