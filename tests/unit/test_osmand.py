@@ -323,3 +323,46 @@ def test_malformed_json_is_400_without_reaching_the_adapter(
         assert answer.status_code == 400
         assert answer.json()["issue"][0]["expression"] == ["body"]
     assert recorder.payloads == []
+
+
+# JSON reports that cannot be read: each named, with the rule -------------------------------
+
+@pytest.mark.parametrize(("location", "where", "words"), [
+    ("52.0,4.3", "location[1]", "a location report must be an object"),
+    ({"coords": {"latitude": 52.0, "longitude": 4.3}}, "location[1].timestamp",
+     "give the time of the fix (ISO 8601 with timezone)"),
+    ({"timestamp": "2026-11-22T12:48:12Z", "coords": [52.0, 4.3]}, "location[1].coords",
+     "coords must be an object"),
+    ({"timestamp": "2026-11-22T12:48:12Z", "coords": {"longitude": 4.3}},
+     "location[1].coords.latitude", "give latitude in WGS84 decimal degrees"),
+    ({"timestamp": "2026-11-22T12:48:12Z", "coords": {"latitude": 52.0}},
+     "location[1].coords.longitude", "give longitude in WGS84 decimal degrees"),
+])
+def test_a_json_report_that_cannot_be_read_is_named_with_its_rule(
+    location: Any, where: str, words: str,
+) -> None:
+    assert refusal(body(report(), location)) == {where: words}
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "where"), [
+    (90.5, 4.3, "location.coords.latitude"), (-91, 4.3, "location.coords.latitude"),
+    (52.0, 180.5, "location.coords.longitude"), (52.0, -181, "location.coords.longitude"),
+])
+def test_a_json_coordinate_past_its_range_is_refused(latitude: float, longitude: float,
+                                                     where: str) -> None:
+    assert list(refusal(body(report(latitude=latitude, longitude=longitude)))) == [where]
+
+
+@pytest.mark.parametrize("location", [None, [], "here"])
+def test_a_json_body_without_location_reports_is_refused(location: Any) -> None:
+    payload = {"body": {"device_id": "wijkzorg-delft-3", "location": location}}
+    assert list(refusal(payload)) == ["location"]
+
+
+def test_a_json_report_is_read_with_its_figures_and_its_element() -> None:
+    [fix] = parse(body(report(latitude=52.5, longitude=6.1, accuracy=4.0, speed=10.0,
+                              heading=180.0))).positions
+    assert (fix.latitude, fix.longitude, fix.accuracy_m, fix.heading_deg) == (52.5, 6.1, 4.0,
+                                                                         180.0)
+    assert fix.speed_kmh == pytest.approx(36.0)
+    assert fix.observed_at == datetime(2026, 11, 22, 12, 48, 12, tzinfo=UTC)
