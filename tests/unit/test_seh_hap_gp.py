@@ -280,3 +280,34 @@ def test_the_agenda_keeps_every_slot_by_id_and_an_inactive_schedule_makes_its_sl
     assert status["s4"] == "busy"
     assert status["s7"] == "busy"  # free, but its Schedule (agenda-visser) is inactive
     assert status["s10"] == "busy-tentative"
+
+
+def test_a_stop_without_reason_and_end_says_what_to_give() -> None:
+    """The words a hospital's engineer acts on: which reasons there are, that an estimate will
+    do, for the status that was sent."""
+    allowed = ", ".join(sorted(load_catalogue().get(  # type: ignore[union-attr]
+        "hospital.seh.status_reason").allowed_codes()))
+    with pytest.raises(AdapterError) as caught:
+        _seh({"seh": {"status": "time-out"}})
+    issues = {i.expression: (i.code, i.diagnostics) for i in caught.value.issues}
+    assert issues == {
+        "body.seh.reason": ("required", f"give the reason for the time-out (one of {allowed})"),
+        "body.seh.expected_end": ("required", "give when the time-out is expected to end "
+                                  "(ISO 8601 with timezone); if unsure, give your best "
+                                  "estimate and update it")}
+
+
+def test_a_stop_maps_its_reason_and_end_beside_the_status() -> None:
+    result = _seh({"seh": {"status": "stop", "reason": "calamity",
+                           "expected_end": "2026-11-22T15:00:00+01:00"}})
+    assert {o.definition: o.value for o in result.observations} == {
+        "hospital.seh.status": "stop", "hospital.seh.status_reason": "calamity",
+        "hospital.seh.status_expected_end": "2026-11-22T15:00:00+01:00"}
+
+
+def test_an_unknown_reason_is_refused_at_the_reason_and_the_end_still_checked() -> None:
+    with pytest.raises(AdapterError) as caught:
+        _seh({"seh": {"status": "stop", "reason": "lunch", "expected_end": OBSERVED}})
+    issues = {i.expression: i.code for i in caught.value.issues}
+    assert set(issues) == {"body.seh.reason", "body.seh.expected_end"}
+    assert issues["body.seh.expected_end"] == "business-rule"
