@@ -366,3 +366,90 @@ def test_a_json_report_is_read_with_its_figures_and_its_element() -> None:
                                                                          180.0)
     assert fix.speed_kmh == pytest.approx(36.0)
     assert fix.observed_at == datetime(2026, 11, 22, 12, 48, 12, tzinfo=UTC)
+
+
+# Query-string reports: coordinates, the location parameter, validity, the unit's id -----------
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"lat": None}, {"query.lat": "give the position in WGS84 decimal degrees as lat and lon"}),
+    ({"lat": None, "lon": None},
+     {"query.lat": "give the position in WGS84 decimal degrees as lat and lon",
+      "query.lon": "give the position in WGS84 decimal degrees as lat and lon"}),
+    ({"lat": None, "lon": None, "location": "52.1"},
+     {"query.location": "give location as 'latitude,longitude', got '52.1'"}),
+])
+def test_a_query_without_its_coordinates_is_refused_naming_each(
+    params: dict[str, str | None], expected: dict[str, str],
+) -> None:
+    sent = {k: v for k, v in {**query()["query"], **params}.items() if v is not None}
+    assert refusal({"query": sent}) == expected
+
+
+@pytest.mark.parametrize(("lat", "lon", "where"), [
+    ("90.5", "4.4", "query.lat"), ("-90.5", "4.4", "query.lat"), ("north", "4.4", "query.lat"),
+    ("52.1", "180.5", "query.lon"), ("52.1", "-181", "query.lon"),
+])
+def test_a_query_coordinate_past_its_range_or_unreadable_is_refused(lat: str, lon: str,
+                                                                    where: str) -> None:
+    assert list(refusal(query(lat=lat, lon=lon))) == [where]
+
+
+def test_a_query_position_may_come_as_location_and_its_parts_are_named_there() -> None:
+    sent = {k: v for k, v in query()["query"].items() if k not in ("lat", "lon")}
+    [fix] = parse({"query": {**sent, "location": "52.2,4.5"}}).positions
+    assert (fix.latitude, fix.longitude) == (52.2, 4.5)
+    assert list(refusal({"query": {**sent, "location": "52.2,east"}})) == ["query.location"]
+
+
+@pytest.mark.parametrize("valid", ["false", "FALSE", "0"])
+def test_a_query_without_a_valid_fix_stores_nothing_and_says_so(valid: str) -> None:
+    result = parse(query(valid=valid))
+    assert result.positions == []
+    assert [(w.expression, w.diagnostics) for w in result.warnings] == [
+        ("query.valid", "the tracker reports no valid fix; no position stored")]
+
+
+@pytest.mark.parametrize("valid", ["true", "1"])
+def test_a_query_with_a_valid_fix_is_stored(valid: str) -> None:
+    assert len(parse(query(valid=valid)).positions) == 1
+
+
+def test_empty_query_parameters_are_skipped_as_traccar_does() -> None:
+    result = parse(query(speed="", accuracy="", motion=""))
+    assert len(result.positions) == 1 and result.warnings == []
+
+
+def test_bearing_is_named_where_it_was_sent() -> None:
+    assert list(refusal(query(bearing="400"))) == ["query.bearing"]
+    assert list(refusal(query(heading="400"))) == ["query.heading"]
+
+
+@pytest.mark.parametrize(("payload", "unit"), [
+    ({"query": {"id": "car-1"}}, "car-1"), ({"query": {"deviceid": "car-2"}}, "car-2"),
+    ({"query": {"id": "", "deviceid": "car-3"}}, "car-3"), ({"query": {"id": 42}}, "42"),
+    ({"body": {"device_id": "nurse-3"}}, "nurse-3"),
+])
+def test_the_unit_is_the_trackers_device_id(payload: dict[str, Any], unit: str) -> None:
+    assert ADAPTER.location_of(payload) == unit
+
+
+@pytest.mark.parametrize(("payload", "where", "words"), [
+    ({"query": {"lat": "52.1"}}, "query.id", "give the unit's id as parameter id"),
+    ({"query": {"id": True}}, "query.id", "give the unit's id as parameter id"),
+    ({"body": {"device_id": ""}}, "device_id", "give the unit's id as device_id"),
+    ({"body": {"device_id": ["car"]}}, "device_id", "give the unit's id as device_id"),
+])
+def test_a_report_without_the_units_id_is_refused(payload: dict[str, Any], where: str,
+                                                  words: str) -> None:
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.location_of(payload)
+    [issue] = caught.value.issues
+    assert (issue.expression, issue.code) == (where, "required")
+    assert issue.diagnostics == f"{words} (registered with PUT /v1/mobile-units/{{id}})"
+
+
+def test_a_query_without_timestamp_is_stamped_at_receipt() -> None:
+    sent = {k: v for k, v in query()["query"].items() if k != "timestamp"}
+    result = parse({"query": sent})
+    assert [p.observed_at for p in result.positions] == [RECEIVED]
+    assert [(w.expression, w.code) for w in result.warnings] == [("query.timestamp", "required")]
