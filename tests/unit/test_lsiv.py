@@ -16,7 +16,7 @@ import pytest
 from adapters import AdapterError, MessageMeta, map_raw
 from adapters.ambulance.fleet import ADAPTER as FLEET
 from adapters.ambulance.fleet import region_figures
-from adapters.ambulance.lsiv_message import read_message
+from adapters.ambulance.lsiv_message import read_message, vehicle_id_of
 from core.fleet import VehicleStatus
 from core.ingest import ingest_message
 from core.settings import Settings
@@ -277,3 +277,16 @@ def test_a_fleet_snapshot_maps_at_its_own_moment_to_its_regions_location() -> No
     assert {o.location_id for o in result.observations} == {"rav-vr16"}
     assert {o.observed_at for o in result.observations} == {
         datetime(2026, 11, 22, 12, 40, tzinfo=UTC)}
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"vehicle": "amb-16-101"}, {"vehicle": {}}, {"vehicle": {"id": ""}},
+    {"vehicle": {"id": 16101}},
+])
+def test_an_lsiv_message_names_its_vehicle_by_a_text_id(payload: dict[str, Any]) -> None:
+    with pytest.raises(AdapterError) as refused:
+        vehicle_id_of(payload)
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.code, issue.diagnostics) == (
+        "vehicle.id", "required", "give the vehicle id as text")
+    assert vehicle_id_of({"vehicle": {"id": "amb-16-101"}}) == "amb-16-101"

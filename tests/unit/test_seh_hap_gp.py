@@ -311,3 +311,40 @@ def test_an_unknown_reason_is_refused_at_the_reason_and_the_end_still_checked() 
     issues = {i.expression: i.code for i in caught.value.issues}
     assert set(issues) == {"body.seh.reason", "body.seh.expected_end"}
     assert issues["body.seh.expected_end"] == "business-rule"
+
+
+def _issue_words(body: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    with pytest.raises(AdapterError) as caught:
+        _seh(body)
+    return {i.expression: (i.code, i.diagnostics) for i in caught.value.issues}
+
+
+def test_seh_status_refusals_say_what_to_send() -> None:
+    assert _issue_words({"seh": {}}) == {
+        "body.seh.status": ("required", "give the ED status: open, time-out or stop")}
+    assert _issue_words({"seh": {"status": "open", "reason": "ict", "colour": "red"}}) == {
+        "body.seh.colour": _issue_words({"seh": {"status": "open", "colour": "red"}})[
+            "body.seh.colour"],
+        "body.seh.reason": ("business-rule", "leave out reason while the ED is open: it only "
+                            "applies to a time-out or stop")}
+
+
+@pytest.mark.parametrize("part", ["seh", "admission_stops"])
+@pytest.mark.parametrize("sent", ["open", ["open"], 1])
+def test_seh_and_admission_stops_must_be_objects(part: str, sent: Any) -> None:
+    assert _issue_words({part: sent}) == {
+        f"body.{part}": ("structure", f"{part} must be a JSON object")}
+
+
+def test_an_unknown_admission_stop_department_is_named_with_the_known_ones() -> None:
+    known = ", ".join(sorted(admission_stop_departments()))
+    assert _issue_words({"admission_stops": {"zolder": True}}) == {
+        "body.admission_stops.zolder": (
+            "not-supported",
+            f"unknown department 'zolder'; admission stops are kept for {known}")}
+
+
+def test_an_admission_stop_maps_to_its_departments_definition() -> None:
+    result = _seh({"admission_stops": {"ic": True, "ccu": False}})
+    assert {o.definition: o.value for o in result.observations} == {
+        admission_stop_departments()["ic"]: True, admission_stop_departments()["ccu"]: False}
