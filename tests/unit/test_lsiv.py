@@ -16,6 +16,7 @@ import pytest
 from adapters import AdapterError, MessageMeta, map_raw
 from adapters.ambulance.fleet import ADAPTER as FLEET
 from adapters.ambulance.fleet import region_figures
+from adapters.ambulance.lsiv import ADAPTER as LSIV
 from adapters.ambulance.lsiv_message import read_message, vehicle_id_of
 from core.fleet import VehicleStatus
 from core.ingest import ingest_message
@@ -290,3 +291,30 @@ def test_an_lsiv_message_names_its_vehicle_by_a_text_id(payload: dict[str, Any])
     assert (issue.expression, issue.code, issue.diagnostics) == (
         "vehicle.id", "required", "give the vehicle id as text")
     assert vehicle_id_of({"vehicle": {"id": "amb-16-101"}}) == "amb-16-101"
+
+
+def test_an_avls_position_carries_every_figure_of_the_fix() -> None:
+    message = json.loads((LSIV.examples / "avls-position-on-the-a4.json").read_text())
+    meta = MessageMeta(uuid.UUID(int=2), "rav-hollands-midden", "amb-16-123", NOW, "lsiv/v1",
+                       "ambulance")
+    result = LSIV.parse(message, meta)
+    assert result.observations == []
+    [fix] = result.positions
+    assert (fix.unit_id, fix.unit_kind, fix.provider) == ("amb-16-123", "ambulance",
+                                                          "rav-hollands-midden")
+    assert (fix.latitude, fix.longitude, fix.accuracy_m, fix.speed_kmh, fix.heading_deg) == (
+        52.141892, 4.532417, 6, 112.4, 47.0)
+    assert fix.observed_at == datetime(2026, 11, 22, 12, 48, 52, tzinfo=UTC)
+    assert (fix.received_at, fix.source_format) == (NOW, "lsiv/v1")
+
+
+def test_a_status_change_is_the_vehicles_status_at_its_moment() -> None:
+    message = json.loads((LSIV.examples / "status-at-post.json").read_text())
+    meta = MessageMeta(uuid.UUID(int=3), "rav-hollands-midden", message["vehicle"]["id"], NOW,
+                       "lsiv/v1", "ambulance")
+    [status] = LSIV.parse(message, meta).observations
+    assert (status.location_id, status.value) == (message["vehicle"]["id"], message["status"])
+    assert status.observed_at == datetime.fromisoformat(message["at"])
+    with pytest.raises(AdapterError) as refused:
+        LSIV.parse({**message, "status": "99"}, meta)
+    assert [i.expression for i in refused.value.issues] == ["status"]

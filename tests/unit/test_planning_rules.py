@@ -114,3 +114,16 @@ def test_the_consult_windows_are_the_agenda_adapters_windows() -> None:
 def test_appointments_are_counted_for_each_sector_that_has_an_agenda() -> None:
     pairs = load_planning().metric_pairs()
     assert ("appointment", "gp-practice") in pairs and ("appointment", "hap") in pairs
+
+
+def test_the_planning_declarations_are_found_by_their_codes() -> None:
+    planning = load_planning()
+    elv = planning.category("vvt.beds.elv_low_complex")
+    assert elv is not None and elv.category == "vvt.beds.elv_low_complex"
+    assert elv.sector == "vvt" and elv.ttl_minutes == 30
+    assert planning.category("vvt.beds") is None and planning.category("") is None
+    car = planning.visit_unit("hap-visit-car")
+    assert car is not None and car.kind == "hap-visit-car" and car.sector == "hap"
+    ambulance = planning.visit_unit("ambulance")
+    assert ambulance is not None and ambulance.ttl_minutes == 5
+    assert planning.visit_unit("helicopter") is None
