@@ -135,3 +135,20 @@ def test_subject_must_reference_a_location() -> None:
     with pytest.raises(AdapterError) as caught:
         ADAPTER.location_of({"subject": {"reference": "Patient/1"}})
     assert caught.value.issues[0].expression == "MeasureReport.subject.reference"
+
+
+def test_a_figure_is_named_by_the_population_that_reported_it() -> None:
+    """What a consistency rule's refusal names (`element_of`); a code sent twice is named at
+    its last population, the one whose figure was kept."""
+    report = measure_report("loc-1", {"numICUBeds": 30, "numICUBedsOcc": 25, "numbeds": 9},
+                            NOW)
+    report["group"].append(copy.deepcopy(report["group"][0]))
+    report["group"][1]["population"] = report["group"][1]["population"][1:2]  # numICUBedsOcc
+    assert ADAPTER is not None
+    staffed, occupied = (next(o for o in parse(report).observations if o.definition == code)
+                         for code in ("hospital.beds.ic.staffed", "hospital.beds.ic.occupied"))
+    element_of = ADAPTER.element_of  # type: ignore[attr-defined]
+    assert element_of(report, staffed) == "MeasureReport.group[0].population[0].count"
+    assert element_of(report, occupied) == "MeasureReport.group[1].population[0].count"
+    elsewhere = staffed.model_copy(update={"definition": "hospital.beds.ward.occupied"})
+    assert element_of(report, elsewhere) is None
