@@ -141,3 +141,78 @@ def test_the_capability_statement_is_made_of_the_routes() -> None:
     near = next(p for p in resources["Location"]["searchParam"] if p["name"] == "near")
     assert near["type"] == "special"
     assert near["definition"] == "http://hl7.org/fhir/SearchParameter/Location-near"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("90|180|0|km", (90.0, 180.0, 0.0)), ("-90|-180", (-90.0, -180.0, NEAR_DEFAULT_KM)),
+    ("52|4||", (52.0, 4.0, NEAR_DEFAULT_KM)), ("52|4|3|", (52.0, 4.0, 3.0)),
+    ("52|4|20100|km", (52.0, 4.0, 20_100.0)), ("52|4|1|mi", (52.0, 4.0, 1.609344)),
+])
+def test_near_takes_its_edges_and_its_defaults(value: str,
+                                               expected: tuple[float, float, float]) -> None:
+    near = parse_near(value)
+    assert (near.latitude, near.longitude) == expected[:2]
+    assert near.distance_km == pytest.approx(expected[2])
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("52|4|1|km|x", "give latitude|longitude|distance|units, e.g. 52.09|5.12|25|km"),
+    ("90.01|4", "'90.01|4' lies outside latitude -90..90 / longitude -180..180"),
+    ("52|-180.5", "'52|-180.5' lies outside latitude -90..90 / longitude -180..180"),
+    ("52|4|x", "'52|4|x': latitude, longitude and distance are decimal numbers"),
+    ("52|4|20101|km", "'52|4|20101|km': the distance must lie between 0 and half the Earth"),
+    ("52|4|1|yd", "unknown distance unit 'yd'; one of km, m, [mi_i], mi (UCUM)"),
+])
+def test_near_refusals_name_the_parameter_and_the_rule(value: str, words: str) -> None:
+    with pytest.raises(SearchRefused) as refused:
+        parse_near(value, "near")
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.diagnostics) == ("near", words)
+
+
+@pytest.mark.parametrize(("value", "start", "end"), [
+    ("2026-12", datetime(2026, 12, 1, tzinfo=AMSTERDAM), datetime(2027, 1, 1, tzinfo=AMSTERDAM)),
+    ("2026-02", datetime(2026, 2, 1, tzinfo=AMSTERDAM), datetime(2026, 3, 1, tzinfo=AMSTERDAM)),
+    ("2026-12-31", datetime(2026, 12, 31, tzinfo=AMSTERDAM),
+     datetime(2027, 1, 1, tzinfo=AMSTERDAM)),
+    ("2026-11-22T13:00:05+01:00", datetime(2026, 11, 22, 12, 0, 5, tzinfo=UTC),
+     datetime(2026, 11, 22, 12, 0, 6, tzinfo=UTC)),
+    ("2026-11-22T13:00:05.250Z", datetime(2026, 11, 22, 13, 0, 5, 250_000, tzinfo=UTC),
+     datetime(2026, 11, 22, 13, 0, 5, 250_001, tzinfo=UTC)),
+])
+def test_a_date_spans_its_precision(value: str, start: datetime, end: datetime) -> None:
+    found = parse_date(value, "date")
+    assert (found.prefix, found.start, found.end) == ("eq", start, end)
+
+
+@pytest.mark.parametrize(("prefix", "bounds"), [
+    ("le", (None, "end", False)), ("sa", ("end", None, False)), ("eb", (None, "start", False)),
+    ("gt", ("end", None, False)), ("lt", (None, "start", False)), ("ge", ("start", None, False)),
+])
+def test_each_prefix_bounds_the_range(prefix: str, bounds: tuple[str | None, str | None, bool],
+                                      ) -> None:
+    found = parse_date(f"{prefix}2026-11-22", "date")
+    ends = {"start": found.start, "end": found.end, None: None}
+    assert found.prefix == prefix
+    assert found.bounds() == (ends[bounds[0]], ends[bounds[1]], bounds[2])
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("ap2026", "the prefix ap is not supported; give a range with ge and le"),
+    ("2026-11-22T13:00", "'2026-11-22T13:00': a time needs a timezone, e.g. +01:00 or Z"),
+])
+def test_date_refusals_say_why(value: str, words: str) -> None:
+    with pytest.raises(SearchRefused) as refused:
+        parse_date(value, "date")
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.diagnostics) == ("date", words)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("", "give a code, or system|code"), ("|", "give system|code, system| or |code"),
+])
+def test_token_refusals_say_what_to_give(value: str, words: str) -> None:
+    with pytest.raises(SearchRefused) as refused:
+        parse_token(value, "identifier")
+    assert [(i.expression, i.diagnostics) for i in refused.value.issues] == [
+        ("identifier", words)]
