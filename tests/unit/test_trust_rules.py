@@ -148,3 +148,40 @@ def test_a_new_key_signs_only_after_its_lead_and_old_keys_are_pruned_after_token
     assert prunable([old, new], after, lead, ttl) == []  # old tokens still live
     later = t0 + timedelta(hours=1, minutes=36)
     assert prunable([old, new], later, lead, ttl) == [old]
+
+
+def test_refusals_of_region_reads_name_the_region_and_what_is_readable() -> None:
+    readable = "midden-nederland, noord-holland-flevoland, west, zuidwest"
+    with pytest.raises(Forbidden) as refused:
+        check_regions(WEST, ["noord-nederland", "brabant", "west"], NEIGHBOURS)
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.diagnostics) == (
+        "region", f"region brabant, noord-nederland is not coordinated by "
+                  f"Organization/zcv-west; readable: {readable}")
+    with pytest.raises(Forbidden) as national:
+        check_regions(WEST, None, NEIGHBOURS)
+    assert national.value.issues[0].diagnostics == (
+        "a national read needs a national grant; ask for region=<code> (your regions: "
+        f"{readable})")
+
+
+def test_a_zcv_of_two_regions_reads_both_and_all_their_neighbours() -> None:
+    two = dataclasses.replace(WEST, regions=("west", "noord-nederland"))
+    assert readable_regions(two, NEIGHBOURS) == frozenset({
+        "west", "noord-holland-flevoland", "midden-nederland", "zuidwest", "noord-nederland",
+        "zwolle"})
+    check_regions(two, [], NEIGHBOURS)  # asking for nothing is never outside
+    lonely = dataclasses.replace(WEST, regions=("euregio",))
+    assert readable_regions(lonely, NEIGHBOURS) == frozenset({"euregio"})
+
+
+def test_role_and_owner_refusals_name_their_element() -> None:
+    with pytest.raises(Forbidden) as role:
+        check_role(WEST, set(), "read")
+    assert (role.value.issues[0].expression, role.value.issues[0].diagnostics) == (
+        "role", "role zcv may not read; allowed: nobody")
+    with pytest.raises(Forbidden) as owner:
+        check_owner(PROVIDER, "isala", "Location/isala-1", "Bundle.entry[0]")
+    assert (owner.value.issues[0].expression, owner.value.issues[0].diagnostics) == (
+        "Bundle.entry[0]", "Location/isala-1 belongs to Organization/isala; this client acts "
+                           "for Organization/umcg")
