@@ -4,6 +4,7 @@ and how holds and bookings show beside a provider's figure."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,31 @@ def test_the_planning_declarations_are_found_by_their_codes() -> None:
     ambulance = planning.visit_unit("ambulance")
     assert ambulance is not None and ambulance.ttl_minutes == 5
     assert planning.visit_unit("helicopter") is None
+
+
+@pytest.mark.parametrize(("current", "action", "by", "words"), [
+    ("completed", "accept", "provider", "Task/7 is completed: it cannot be accepted now"),
+    ("failed", "decline", "provider", "Task/7 is failed: it cannot be declined now"),
+    ("cancelled", "cancel", "zcv", "Task/7 is cancelled: it cannot be cancelled now"),
+    ("rejected", "complete", "provider", "Task/7 is rejected: it cannot be completed now"),
+    ("accepted", "expire", "platform", "Task/7 is accepted: it cannot be expired now"),
+    ("requested", "accept", "zcv", "only the provider may accept a requested Task"),
+    ("accepted", "cancel", "platform", "only the provider or the zcv may cancel a accepted Task"),
+])
+def test_a_move_that_is_not_allowed_says_why(current: Any, action: Any, by: Any,
+                                             words: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        task_after(current, action, by, "Task/7")
+    [issue] = refused.value.issues
+    assert (issue.expression, issue.diagnostics) == ("status", words)
+
+
+def test_the_time_to_live_may_be_anything_from_one_second_to_the_default() -> None:
+    default = timedelta(minutes=30)
+    assert hold_ttl(default, 1) == timedelta(seconds=1)
+    assert hold_ttl(default, 30 * 60) == default
+    for wrong in (0, 30 * 60 + 1):
+        with pytest.raises(Invalid) as refused:
+            hold_ttl(default, wrong)
+        assert refused.value.issues[0].diagnostics == (
+            "ttl_seconds must lie between 1 and 1800 (this category's default)")
