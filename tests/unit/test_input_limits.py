@@ -251,3 +251,27 @@ def test_nul_problem_is_none_without_a_nul(payload: object) -> None:
 def test_nul_problem_names_the_first_of_several() -> None:
     problem = nul_problem({"a": "ok", "b": "\x00", "c": "\x00"}, where="MeasureReport")
     assert problem is not None and problem.expression == "MeasureReport.b"
+
+
+@pytest.mark.parametrize(("header", "column"), [
+    ("locatie;zorgsoort", "zorgsoort"),
+    ("locatie; zorgsoort ", "zorgsoort"),  # named as written, without the spaces
+    ("locatie", "2"),  # no header cell for it: its number
+    ("locatie;" + "z" * 41, "2"),  # a name too long to echo: its number
+    ("locatie;" + "z" * 40, "z" * 40),
+    ("locatie;", "2"),
+])
+def test_a_long_cell_is_named_by_its_header_or_its_number(header: str, column: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        check_csv(f"#location=x\n{header}\nx;{'y' * 1_025}\n", LIMITS)
+    [issue] = caught.value.issues
+    assert issue.expression == f"row 3, column {column}"
+    assert issue.diagnostics == "a cell of 1,025 characters; at most 1,024 are taken"
+
+
+def test_a_cell_at_the_limit_is_taken_and_many_long_cells_are_named_up_to_the_cap() -> None:
+    check_csv("a;b\nx;" + "y" * 1_024 + "\n", LIMITS)
+    with pytest.raises(Invalid) as caught:
+        check_csv("a;b\n" + ("x;" + "y" * 1_025 + "\n") * 30, LIMITS)
+    assert len(caught.value.issues) == 10
+    assert caught.value.issues[0].expression == "row 2, column b"
