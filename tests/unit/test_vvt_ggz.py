@@ -311,3 +311,53 @@ def test_a_csv_figure_is_named_by_the_cell_of_its_location_care_type_and_moment(
     assert csv_adapter.element_of(payload, figure) == "row 3, column beschikbaar"  # type: ignore[attr-defined]
     elsewhere = figure.model_copy(update={"observed_at": datetime(2026, 11, 22, 14, 0, tzinfo=UTC)})
     assert csv_adapter.element_of(payload, elsewhere) is None  # type: ignore[attr-defined]
+
+
+def _csv_issues(text: str) -> dict[str, tuple[str, str]]:
+    with pytest.raises(AdapterError) as caught:
+        parse("csv/vvt-beds", text)
+    return {i.expression: (i.code, i.diagnostics) for i in caught.value.issues}
+
+
+def test_csv_header_rules_say_what_the_header_is() -> None:
+    assert _csv_issues("locatie,zorgsoort,beschikbaar,totaal,tijdstip\n") == {
+        "row 1": ("structure", f"separate columns with ';', not ',': the header is {HEADER}")}
+    issues = _csv_issues(csv(f"vvt-a;GRZ;1;10;{AT};x", header="locatie;zorgsoort;beschikbaar;"
+                             "tijdstip;;opmerking"))
+    assert issues["row 1, column 5"] == ("structure", f"unknown column ''; the header is {HEADER}")
+    assert issues["row 1"] == ("required", f"missing column 'totaal'; the header is {HEADER}")
+    assert issues["row 1, column opmerking"][0] == "structure"
+
+
+def test_csv_header_may_end_in_separators_and_be_any_case_with_blank_lines_around() -> None:
+    text = f"\n LOCATIE;Zorgsoort;beschikbaar;TOTAAL;tijdstip;;\n\nvvt-a;GRZ;1;10;{AT};;\n"
+    result = parse("csv/vvt-beds", text)
+    assert values(result) == {("vvt-a", "vvt.beds.grz.available"): 1,
+                              ("vvt-a", "vvt.beds.grz.total"): 10}
+
+
+def test_csv_rows_are_numbered_as_the_spreadsheet_numbers_its_lines() -> None:
+    issues = _csv_issues(f"{HEADER}\n\nvvt-a;GRZ;x;10;{AT}\n")
+    assert list(issues) == ["row 3, column beschikbaar"]
+    assert _csv_issues(f'{HEADER}\nvvt-a;"GRZ;1;10;{AT}\n')["row 2"][0] == "structure"
+
+
+@pytest.mark.parametrize(("sent", "code", "words"), [
+    ("", "required", "give the moment the figures were true, e.g. 2026-11-22T12:00:00+01:00"),
+    ("22-11-2026 12:30", "invalid", "not an ISO 8601 date-time: '22-11-2026 12:30'; write e.g. "
+                                    "2026-11-22T12:00:00+01:00"),
+])
+def test_csv_tijdstip_refusals_say_how_to_write_it(sent: str, code: str, words: str) -> None:
+    assert _csv_issues(csv(f"vvt-a;GRZ;1;10;{sent}")) == {
+        "row 2, column tijdstip": (code, words)}
+
+
+def test_csv_one_local_time_is_warned_about_at_its_cell() -> None:
+    result = parse("csv/vvt-beds", csv("vvt-a;GRZ;1;10;2026-11-22T12:30"))
+    assert [(w.expression, w.diagnostics) for w in result.warnings] == [(
+        "row 2, column tijdstip", "'2026-11-22T12:30' has no timezone: read as "
+        "Europe/Amsterdam local time; add +01:00, +02:00 or Z")]
+    assert {o.observed_at for o in result.observations} == {datetime.fromisoformat(AT)}
+    utc = parse("csv/vvt-beds", csv("vvt-a;GRZ;1;10;2026-11-22T11:30:00Z"))
+    assert utc.warnings == [] and {o.observed_at for o in utc.observations} == {
+        datetime.fromisoformat(AT)}
