@@ -453,3 +453,54 @@ def test_a_query_without_timestamp_is_stamped_at_receipt() -> None:
     result = parse({"query": sent})
     assert [p.observed_at for p in result.positions] == [RECEIVED]
     assert [(w.expression, w.code) for w in result.warnings] == [("query.timestamp", "required")]
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ("fast", "not a number: 'fast'"), ("nan", "not a number: 'nan'"),
+    ("inf", "not a number: 'inf'"),
+])
+def test_a_query_figure_that_is_no_finite_number_is_refused(raw: str, words: str) -> None:
+    assert refusal(query(speed=raw)) == {"query.speed": words}
+
+
+def test_a_json_figure_sent_as_text_is_refused_saying_to_send_a_number() -> None:
+    assert refusal(body(report(speed="8.3"))) == {
+        "location.coords.speed": "not a number: '8.3' (give a JSON number, not text)"}
+    assert refusal(body(report(speed=True))) == {"location.coords.speed": "not a number: True"}
+
+
+@pytest.mark.parametrize(("sent", "moment"), [
+    (str(UNIX), datetime(2026, 11, 22, 12, 55, tzinfo=UTC)),
+    (str(UNIX * 1000), datetime(2026, 11, 22, 12, 55, tzinfo=UTC)),  # milliseconds
+    (str(UNIX * 1000 + 250), datetime(2026, 11, 22, 12, 55, 0, 250_000, tzinfo=UTC)),
+])
+def test_a_unix_time_may_be_seconds_or_milliseconds(sent: str, moment: datetime) -> None:
+    [fix] = parse(query(timestamp=sent)).positions
+    assert fix.observed_at == moment
+
+
+def test_position_zero_zero_is_no_fix_and_the_rest_of_a_batch_is_kept() -> None:
+    result = parse(body(report(latitude=0, longitude=0), report("2026-11-22T12:49:00Z")))
+    assert [p.observed_at for p in result.positions] == [
+        datetime(2026, 11, 22, 12, 49, tzinfo=UTC)]
+    assert [(w.expression, w.diagnostics) for w in result.warnings] == [(
+        "location[0]", "position 0,0 means the tracker has no fix; no position stored")]
+    [only_latitude_zero] = parse(body(report(latitude=0.0, longitude=4.3))).positions
+    assert (only_latitude_zero.latitude, only_latitude_zero.longitude) == (0.0, 4.3)
+
+
+@pytest.mark.parametrize("payload", [{}, {"form": {}}, {"query": "id=1"}, [1]])
+def test_a_payload_not_wrapped_by_the_route_is_refused(payload: Any) -> None:
+    with pytest.raises(AdapterError) as caught:
+        parse(payload)
+    assert caught.value.issues[0].code == "structure"
+
+
+def test_a_unit_of_a_sector_without_positions_is_refused_naming_the_unit() -> None:
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.parse(query(), meta(sector="hospital", unit="bed-1"))
+    [issue] = caught.value.issues
+    assert (issue.expression, issue.code) == ("unit", "business-rule")
+    assert issue.diagnostics == (
+        "mobile unit bed-1 has sector 'hospital'; positions are kept for ambulance, hap (visit "
+        "car) and vvt (district nurse) units")
