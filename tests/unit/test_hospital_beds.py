@@ -334,3 +334,46 @@ def test_check_mapping_accepts_every_bed_category() -> None:
     assert LPZ.check_mapping(mapping) == []
     assert LPZ.check_mapping(MAPPING) == []
     assert "inpatient" not in bed_categories() and "ic" in bed_categories()
+
+
+def _csv_refusal(text: str, mapping: Any = MAPPING) -> dict[str, tuple[str, str]]:
+    with pytest.raises(AdapterError) as caught:
+        _parse_csv(text, mapping)
+    return {i.expression: (i.code, i.diagnostics) for i in caught.value.issues}
+
+
+def test_lpz_refusals_say_what_to_do() -> None:
+    issues = _csv_refusal(_csv(f"SEH;1;1;bezet;{AT}", f"IC;2;1;Weg;{AT}", "IC;3;1;vrij;gisteren",
+                               "IC;4;1;vrij;", f"IC;5;vrij;{AT}"))
+    assert issues["row 3, column afdeling"] == ("business-rule", (
+        f"department 'SEH' is not in this hospital's mapping table; map it to a bed category "
+        f"or list it under 'ignore' (PUT /v1/mappings/{HOSPITAL}/csv/lpz-beds)"))
+    assert issues["row 4, column status"][0] == "value"
+    assert issues["row 4, column status"][1].startswith("unknown status 'Weg'; one of bezet, vrij")
+    assert issues["row 5, column tijdstip"][0] == "invalid"
+    assert issues["row 6, column tijdstip"] == ("required", "give the tijdstip")
+    assert issues["row 7"] == ("structure", "expected 5 values separated by ';' "
+                                            "(afdeling;kamer;bed;status;tijdstip), got 4")
+    assert _csv_refusal("#location=x\n") == {"row 2": (
+        "required", "the file has no header; expected afdeling;kamer;bed;status;tijdstip")}
+
+
+def test_lpz_status_and_header_are_read_in_any_case_and_ignored_rows_are_not_checked() -> None:
+    result = _parse_csv(_csv(f"IC;1;1;BEZET;{AT}", "DAGBEH;;;;", header=HEADER.upper()))
+    assert result.observations
+
+
+def test_lpz_rows_more_than_15_minutes_apart_are_refused_naming_both() -> None:
+    early, late = "2026-11-22T13:20:00+01:00", "2026-11-22T13:35:01+01:00"
+    issues = _csv_refusal(_csv(f"IC;1;1;bezet;{late}", f"IC;1;2;vrij;{early}"))
+    assert issues == {"column tijdstip": ("business-rule", (
+        "the rows span from 2026-11-22T13:20:00+01:00 (row 4) to 2026-11-22T13:35:01+01:00 "
+        "(row 3), more than 15 minutes: send one export, not rows of different moments"))}
+    exactly = "2026-11-22T13:35:00+01:00"
+    assert _parse_csv(_csv(f"IC;1;1;bezet;{exactly}", f"IC;1;2;vrij;{early}")).observations
+
+
+def test_lpz_without_a_mapping_table_says_where_to_register_it() -> None:
+    assert _csv_refusal(_csv(f"IC;1;1;bezet;{AT}"), mapping=None) == {"mapping": (
+        "business-rule", f"no mapping table for this location; register it with PUT "
+        f"/v1/mappings/{HOSPITAL}/csv/lpz-beds")}
