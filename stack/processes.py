@@ -5,6 +5,12 @@ its PID is written next to a marker from its command line and the moment the pro
 created, so a stale PID file never makes us signal an unrelated process that happens to reuse
 the number. The creation time decides when it is known: a process may rewrite its command line
 (faust's worker shows "[Faust:Worker] …"), and taking it for dead would start a second one.
+
+That moment is counted from boot (clock ticks, `/proc/<pid>/stat`), not on the wall clock: a
+process's wall-clock creation time is boot time plus those ticks, and boot time moves whenever
+the system clock is stepped (NTP, a VM's clock sync). A step of 17 s on a busy CI machine made
+every running service look like a stranger: the supervisor restarted them in a loop and the
+stack's stop left them running.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class Managed:
     name: str
     pid: int
     marker: str
-    created: float | None = None
+    created: float | None = None  # clock ticks since boot when it started (`_created`)
 
     def is_running(self) -> bool:
         """True while the PID is alive and still runs the command we started."""
@@ -38,13 +44,18 @@ class Managed:
             if process.status() == psutil.STATUS_ZOMBIE:
                 return False
             if self.created is not None:
-                return abs(process.create_time() - self.created) < 0.05
+                return _created(self.pid) == self.created
             cmdline = process.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
         # Just after exec a process can show an empty command line for a moment (node rewrites
         # its argv): it is alive and the PID is the one we started, so count it as running.
         return not cmdline or self.marker in " ".join(cmdline)
+
+
+# The PID file's third line says how its fourth counts the start (a file of an older stack
+# held a wall-clock time there: then the marker decides).
+TICKS = "start: clock ticks since boot"
 
 
 def _pid_file(pid_dir: Path, name: str) -> Path:
@@ -82,16 +93,20 @@ def start(
     # Written whole or not at all: the supervisor and the tests read it while it is replaced.
     path = _pid_file(pid_dir, name)
     partial = path.with_suffix(".pid.partial")
-    partial.write_text(f"{managed.pid}\n{managed.marker}\n{created}\n")
+    partial.write_text(f"{managed.pid}\n{managed.marker}\n{TICKS}\n{created}\n")
     partial.replace(path)
     return managed
 
 
 def _created(pid: int) -> float | None:
+    """When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat, after the
+    command name, which may hold spaces and parentheses); None when it is gone (the marker then
+    decides: it finds nothing)."""
     try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.NoSuchProcess:
-        return None  # gone already: the marker then decides (it finds nothing)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return float(stat.rsplit(")", 1)[1].split()[19])
 
 
 def find(pid_dir: Path, name: str) -> Managed | None:
@@ -100,7 +115,7 @@ def find(pid_dir: Path, name: str) -> Managed | None:
         lines = _pid_file(pid_dir, name).read_text().splitlines()
     except FileNotFoundError:
         return None  # never started, or stopped
-    created = float(lines[2]) if len(lines) > 2 and lines[2] else None
+    created = float(lines[3]) if len(lines) > 3 and lines[2] == TICKS and lines[3] else None
     return Managed(name, int(lines[0]), lines[1], created)
 
 

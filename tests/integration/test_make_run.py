@@ -21,8 +21,10 @@ import httpx
 from core.settings import REPO_ROOT
 from tests.waiting import wait_for
 
-PORTS = {"STACK_BROKER_PORT": 39092, "STACK_POSTGRES_PORT": 35432, "STACK_API_PORT": 38080,
-         "STACK_WORKER_METRICS_PORT": 39102}
+# Below Linux's ephemeral range (32768-60999): a port there can be taken at any moment by the
+# local end of some connection (on a busy CI machine the broker found 39092 in use).
+PORTS = {"STACK_BROKER_PORT": 28092, "STACK_POSTGRES_PORT": 28432, "STACK_API_PORT": 28080,
+         "STACK_WORKER_METRICS_PORT": 28102}
 API = f"http://127.0.0.1:{PORTS['STACK_API_PORT']}"
 DEMO_HOSPITAL_WEST = "lumc-leiden"
 T = TypeVar("T")
