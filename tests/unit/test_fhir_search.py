@@ -5,6 +5,7 @@ CapabilityStatement made of the routes."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -155,21 +156,6 @@ def test_near_takes_its_edges_and_its_defaults(value: str,
     assert near.distance_km == pytest.approx(expected[2])
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("52|4|1|km|x", "give latitude|longitude|distance|units, e.g. 52.09|5.12|25|km"),
-    ("90.01|4", "'90.01|4' lies outside latitude -90..90 / longitude -180..180"),
-    ("52|-180.5", "'52|-180.5' lies outside latitude -90..90 / longitude -180..180"),
-    ("52|4|x", "'52|4|x': latitude, longitude and distance are decimal numbers"),
-    ("52|4|20101|km", "'52|4|20101|km': the distance must lie between 0 and half the Earth"),
-    ("52|4|1|yd", "unknown distance unit 'yd'; one of km, m, [mi_i], mi (UCUM)"),
-])
-def test_near_refusals_name_the_parameter_and_the_rule(value: str, words: str) -> None:
-    with pytest.raises(SearchRefused) as refused:
-        parse_near(value, "near")
-    [issue] = refused.value.issues
-    assert (issue.expression, issue.diagnostics) == ("near", words)
-
-
 @pytest.mark.parametrize(("value", "start", "end"), [
     ("2026-12", datetime(2026, 12, 1, tzinfo=AMSTERDAM), datetime(2027, 1, 1, tzinfo=AMSTERDAM)),
     ("2026-02", datetime(2026, 2, 1, tzinfo=AMSTERDAM), datetime(2026, 3, 1, tzinfo=AMSTERDAM)),
@@ -197,22 +183,32 @@ def test_each_prefix_bounds_the_range(prefix: str, bounds: tuple[str | None, str
     assert found.bounds() == (ends[bounds[0]], ends[bounds[1]], bounds[2])
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("ap2026", "the prefix ap is not supported; give a range with ge and le"),
-    ("2026-11-22T13:00", "'2026-11-22T13:00': a time needs a timezone, e.g. +01:00 or Z"),
-])
-def test_date_refusals_say_why(value: str, words: str) -> None:
+REFUSALS = [
+    (parse_near, "near", "52|4|1|km|x",
+     "give latitude|longitude|distance|units, e.g. 52.09|5.12|25|km"),
+    (parse_near, "near", "90.01|4",
+     "'90.01|4' lies outside latitude -90..90 / longitude -180..180"),
+    (parse_near, "near", "52|-180.5",
+     "'52|-180.5' lies outside latitude -90..90 / longitude -180..180"),
+    (parse_near, "near", "52|4|x",
+     "'52|4|x': latitude, longitude and distance are decimal numbers"),
+    (parse_near, "near", "52|4|20101|km",
+     "'52|4|20101|km': the distance must lie between 0 and half the Earth"),
+    (parse_near, "near", "52|4|1|yd",
+     "unknown distance unit 'yd'; one of km, m, [mi_i], mi (UCUM)"),
+    (parse_date, "date", "ap2026", "the prefix ap is not supported; give a range with ge and le"),
+    (parse_date, "date", "2026-11-22T13:00",
+     "'2026-11-22T13:00': a time needs a timezone, e.g. +01:00 or Z"),
+    (parse_token, "identifier", "", "give a code, or system|code"),
+    (parse_token, "identifier", "|", "give system|code, system| or |code"),
+]
+
+
+@pytest.mark.parametrize(("parse", "param", "value", "words"), REFUSALS)
+def test_search_value_refusals_name_the_parameter_and_the_rule(
+    parse: Callable[[str, str], object], param: str, value: str, words: str,
+) -> None:
     with pytest.raises(SearchRefused) as refused:
-        parse_date(value, "date")
+        parse(value, param)
     [issue] = refused.value.issues
-    assert (issue.expression, issue.diagnostics) == ("date", words)
-
-
-@pytest.mark.parametrize(("value", "words"), [
-    ("", "give a code, or system|code"), ("|", "give system|code, system| or |code"),
-])
-def test_token_refusals_say_what_to_give(value: str, words: str) -> None:
-    with pytest.raises(SearchRefused) as refused:
-        parse_token(value, "identifier")
-    assert [(i.expression, i.diagnostics) for i in refused.value.issues] == [
-        ("identifier", words)]
+    assert (issue.expression, issue.diagnostics) == (param, words)
