@@ -6,7 +6,10 @@ positions are compact rows (what they share, such as the provider and the receip
 once per message). `observations` is None for a message that was not mapped yet (one the
 reconciler sends again, or a replay): the store stage then maps the raw message itself.
 
-Encoded with msgspec: the store stage decodes thousands of these per second.
+Encoded with msgspec: the store stage decodes thousands of these per second. A replay carries
+several archived messages of one subject in one topic message (a JSON array of them, keyed by
+that subject, in the order received): the broker and the stream worker then pay their cost per
+topic message once per many.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Mapped(msgspec.Struct, frozen=True, array_like=True):
     positions: list[PositionRow]
 
 
-_DECODER = msgspec.json.Decoder(IngestMessage)
+_ALL_DECODER = msgspec.json.Decoder(IngestMessage | list[IngestMessage])
 _MAPPED_DECODER = msgspec.json.Decoder(Mapped)
 _ENCODER = msgspec.json.Encoder()
 
@@ -114,6 +117,13 @@ def encode(message: IngestMessage) -> bytes:
     return _ENCODER.encode(message)
 
 
-def decode(value: bytes) -> IngestMessage:
-    """A message from the topic; msgspec.ValidationError / DecodeError when it is not one."""
-    return _DECODER.decode(value)
+def decode_all(value: bytes) -> list[IngestMessage]:
+    """The message or messages a topic message carries; msgspec.ValidationError when it
+    carries none or messages of more than one subject (their order would not be kept)."""
+    decoded = _ALL_DECODER.decode(value)
+    messages = decoded if isinstance(decoded, list) else [decoded]
+    if not messages:
+        raise msgspec.ValidationError("an empty array carries no ingest message")
+    if len({m.location_id for m in messages}) > 1:
+        raise msgspec.ValidationError("an array of ingest messages must be of one location_id")
+    return messages

@@ -23,6 +23,18 @@ ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 # Roll-up relation -> bucket width. Same names and widths as the continuous aggregates.
 RESOLUTIONS = {"observation_5m": "5 minutes", "observation_1h": "1 hour"}
 
+_FIGURES = ("last_value", "last_value_text", "last_observed_at", "min_value", "max_value",
+            "sum_value", "samples")
+# A recomputed bucket is written only when it differs from the stored one: a replay of figures
+# already stored, or a bucket marked twice, leaves its row untouched (no new row version, no
+# index entry, nothing for vacuum).
+UPSERT_CHANGED = (
+    "ON CONFLICT (location_id, definition, bucket) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _FIGURES)
+    + " WHERE ({relation}." + ", {relation}.".join(_FIGURES) + ") IS DISTINCT FROM ("
+    + ", ".join(f"EXCLUDED.{c}" for c in _FIGURES) + ")"
+)
+
 
 def recompute_sql(relation: str, width: str, keys: str) -> str:
     """An upsert recomputing, from `observation`, every bucket of `relation` that holds a
@@ -40,11 +52,7 @@ def recompute_sql(relation: str, width: str, keys: str) -> str:
         " JOIN observation o ON o.location_id = t.location_id AND o.definition = t.definition"
         f"  AND o.observed_at >= t.bucket AND o.observed_at < t.bucket + INTERVAL '{width}'"
         " GROUP BY o.location_id, o.definition, t.bucket"
-        " ON CONFLICT (location_id, definition, bucket) DO UPDATE SET"
-        " last_value = EXCLUDED.last_value, last_value_text = EXCLUDED.last_value_text,"
-        " last_observed_at = EXCLUDED.last_observed_at, min_value = EXCLUDED.min_value,"
-        " max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,"
-        " samples = EXCLUDED.samples"
+        f" {UPSERT_CHANGED.format(relation=relation)}"
     )
 
 
@@ -59,13 +67,14 @@ MARK_DIRTY = (
 )
 # One refresher at a time (a transaction-scoped advisory lock; the others skip): two that took
 # duplicate marks of one bucket could otherwise write it in the wrong order, the older snapshot
-# last.
+# last. Being alone, it takes its marks without locking them row by row (batches only ever add
+# marks, never change one).
 _REFRESHER_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('zc.rollup_refresh'))"
 # Take up to %(limit)s marks, recompute their 5-minute buckets from `observation`, and return
 # the hours they fall in (with how many marks were taken).
 REFRESH_5M = (
     "WITH taken AS (DELETE FROM rollup_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
-    " rollup_dirty ORDER BY bucket LIMIT %(limit)s FOR UPDATE SKIP LOCKED))"
+    " rollup_dirty ORDER BY bucket LIMIT %(limit)s))"
     " RETURNING location_id, definition, bucket AS observed_at),"
     f" five AS ({recompute_sql('observation_5m', RESOLUTIONS['observation_5m'], 'taken')}"
     " RETURNING 1)"
@@ -87,15 +96,16 @@ REFRESH_1H = (
     " JOIN observation_5m f ON f.location_id = h.location_id AND f.definition = h.definition"
     "  AND f.bucket >= h.hour AND f.bucket < h.hour + INTERVAL '1 hour'"
     " GROUP BY f.location_id, f.definition, h.hour"
-    " ON CONFLICT (location_id, definition, bucket) DO UPDATE SET"
-    " last_value = EXCLUDED.last_value, last_value_text = EXCLUDED.last_value_text,"
-    " last_observed_at = EXCLUDED.last_observed_at, min_value = EXCLUDED.min_value,"
-    " max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,"
-    " samples = EXCLUDED.samples"
+    f" {UPSERT_CHANGED.format(relation='observation_1h')}"
 )
 
 
-async def refresh_dirty(conn: psycopg.AsyncConnection[Any], limit: int = 5000) -> int:
+# Marks taken per transaction: a backlog (after a replay, a batch of spreadsheets) is taken in
+# large steps, so that each hour is recomputed once for many of its 5-minute buckets.
+REFRESH_LIMIT = 20_000
+
+
+async def refresh_dirty(conn: psycopg.AsyncConnection[Any], limit: int = REFRESH_LIMIT) -> int:
     """Recompute up to `limit` touched 5-minute buckets and their hours, in the caller's
     transaction; returns how many marks were taken (0: nothing waits, or another refresher
     is at work). Plain path only."""

@@ -35,7 +35,7 @@ from core.metrics import (
 )
 from storage import archive
 from storage.paths import current_path_async
-from storage.rollups import refresh_dirty
+from storage.rollups import REFRESH_LIMIT, refresh_dirty
 from streams.stage import Halt, StageHalted
 
 log = structlog.get_logger()
@@ -144,7 +144,7 @@ class Reconciler:
 class RollupRefresher:
     """Plain path: recompute the buckets the store stage touched, off its transaction."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], limit: int = 5000) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], limit: int = REFRESH_LIMIT) -> None:
         self._pool = pool
         self._limit = limit
 

@@ -10,6 +10,11 @@ or, with `--remap`, mapped again by today's adapter (after an adapter was fixed)
 are idempotent: a replay changes no row that the first time wrote, and restores what was lost
 since (a table restored from an older backup, say). Messages an adapter now refuses are counted
 and listed, not sent.
+
+Each page of the archive goes out as one topic message per location (up to MESSAGES_PER_SEND of
+its messages, in the order received, within INGEST_MESSAGE_MAX_BYTES), keyed by the location
+like a push: the order per location is the order received, and the broker and the stream worker
+pay their cost per topic message once per many archived ones.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +33,7 @@ from tqdm import tqdm
 
 from adapters import AdapterError, map_raw
 from core.archive import Archived
-from core.ingest import encode, ingest_message, remapped
+from core.ingest import IngestMessage, encode, ingest_message, remapped
 from core.logs import configure_logging
 from core.messages import RawMessage
 from core.settings import Settings, get_settings
@@ -44,47 +50,100 @@ class ReplayReport:
     failed: int = 0
 
 
-def replay_message(archived: Archived, remap: bool) -> bytes:
+# Archived messages carried in one topic message at most: enough that the per-message cost of
+# the broker and the stream worker vanishes, few enough that a store batch stays balanced.
+MESSAGES_PER_SEND = 64
+# Archived messages read at a time and grouped per location: the more, the fuller each group
+# (a national archive interleaves thousands of locations), within tens of megabytes.
+REPLAY_PAGE = 10_000
+
+
+def replay_message(archived: Archived, remap: bool) -> IngestMessage:
     """The ingest message of an archived message: its archived rows, or mapped again."""
     if archived.mapped is not None and not remap:
-        return encode(remapped(archived.header, archived.raw_json(), archived.mapped))
+        return remapped(archived.header, archived.raw_json(), archived.mapped)
     raw = RawMessage.model_validate_json(archived.raw_json())
     result = map_raw(raw)
-    return encode(ingest_message(raw, result.observations, result.positions))
+    return ingest_message(raw, result.observations, result.positions)
 
 
 class _Delivery:
-    """Counts broker acknowledgements and failures of what was produced."""
+    """Counts broker acknowledgements and failures of the archived messages produced."""
 
     def __init__(self, report: ReplayReport, progress: Any) -> None:
         self._report = report
         self._progress = progress
 
-    def __call__(self, err: KafkaError | None, _message: Message) -> None:
-        if err is None:
-            self._report.sent += 1
-        else:
-            self._report.failed += 1
-        self._progress.update(1)
+    def of(self, messages: int) -> Callable[[KafkaError | None, Message], None]:
+        """The delivery callback of one topic message carrying `messages` archived ones."""
+        def delivered(err: KafkaError | None, _message: Message) -> None:
+            if err is None:
+                self._report.sent += messages
+            else:
+                self._report.failed += messages
+            self._progress.update(messages)
+        return delivered
 
 
 def _producer(settings: Settings) -> Producer:
     return Producer({"bootstrap.servers": settings.kafka_bootstrap_servers,
                      "enable.idempotence": True, "acks": "all", "linger.ms": 20,
                      "compression.type": "lz4", "allow.auto.create.topics": False,
+                     "message.max.bytes": settings.kafka_message_max_bytes,
                      "queue.buffering.max.messages": 200_000})
 
 
-def _produce(producer: Producer, topic: str, archived: Archived, remap: bool,
-             delivered: _Delivery) -> None:
-    value = replay_message(archived, remap)
+@dataclass(frozen=True)
+class Send:
+    """One topic message of a replay: archived messages of one location, as a JSON array."""
+
+    location_id: str
+    messages: int
+    value: bytes
+
+
+def sends(messages: Sequence[IngestMessage], most_bytes: int,
+          most_messages: int = MESSAGES_PER_SEND) -> Iterator[Send]:
+    """`messages` grouped per location, in the order received, each group at most
+    `most_messages` long and (unless it is one message) `most_bytes` encoded."""
+    by_location: dict[str, list[bytes]] = {}
+    for message in messages:
+        by_location.setdefault(message.location_id, []).append(encode(message))
+    for location, encoded in by_location.items():
+        group: list[bytes] = []
+        size = 1  # the brackets, less the comma the first message does not need
+        for value in encoded:
+            if group and (len(group) == most_messages or size + len(value) + 1 > most_bytes):
+                yield Send(location, len(group), b"[" + b",".join(group) + b"]")
+                group, size = [], 1
+            group.append(value)
+            size += len(value) + 1
+        if group:
+            yield Send(location, len(group), b"[" + b",".join(group) + b"]")
+
+
+def _produce(producer: Producer, topic: str, send: Send, delivered: _Delivery) -> None:
     while True:
         try:
-            producer.produce(topic, key=archived.header.location_id.encode(), value=value,
-                             on_delivery=delivered)
+            producer.produce(topic, key=send.location_id.encode(), value=send.value,
+                             on_delivery=delivered.of(send.messages))
             return
         except BufferError:  # the local queue is full: let deliveries drain first
             producer.poll(0.5)
+
+
+def _ingest_messages(page: Sequence[Archived], remap: bool, report: ReplayReport,
+                     progress: Any) -> list[IngestMessage]:
+    """The page's messages to send; those an adapter now refuses are counted and listed."""
+    messages = []
+    for archived in page:
+        try:
+            messages.append(replay_message(archived, remap))
+        except AdapterError as exc:
+            report.refused += 1
+            progress.update(1)
+            progress.write(f"refused {archived.header.message_id}: {exc}")
+    return messages
 
 
 async def replay(settings: Settings, *, start: datetime, end: datetime,
@@ -100,14 +159,10 @@ async def replay(settings: Settings, *, start: datetime, end: datetime,
                   mininterval=1.0) as progress:
             delivered = _Delivery(report, progress)
             async for page in archive.for_replay(conn, start=start, end=end,
-                                                 location=location):
-                for archived in page:
-                    try:
-                        _produce(producer, topic, archived, remap, delivered)
-                    except AdapterError as exc:
-                        report.refused += 1
-                        progress.update(1)
-                        progress.write(f"refused {archived.header.message_id}: {exc}")
+                                                 location=location, page=REPLAY_PAGE):
+                messages = _ingest_messages(page, remap, report, progress)
+                for send in sends(messages, settings.ingest_message_max_bytes):
+                    _produce(producer, topic, send, delivered)
                 producer.poll(0)
             producer.flush(60)
     return report

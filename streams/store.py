@@ -20,7 +20,7 @@ import structlog
 
 from adapters import map_raw
 from core.figures import ChangedFigure
-from core.ingest import IngestMessage, decode, ingest_message, mapped_of
+from core.ingest import IngestMessage, decode_all, ingest_message, mapped_of
 from core.messages import Position
 from core.metrics import (
     END_TO_END_LATENCY,
@@ -50,9 +50,10 @@ Conn = Any
 
 @dataclass(frozen=True)
 class Ready:
-    """A message ready to be written: its staging rows and positions."""
+    """What one topic message carries, ready to be written: its ingest messages (one, or a
+    replay's several of one subject), their staging rows and positions."""
 
-    message: IngestMessage
+    messages: tuple[IngestMessage, ...]
     rows: list[StagedObservation]
     positions: list[Position]
 
@@ -66,9 +67,9 @@ def mapped(message: IngestMessage) -> IngestMessage:
     return ingest_message(raw, result.observations, result.positions)
 
 
-def ready(message: IngestMessage) -> Ready:
-    """Staging rows and positions of a mapped message, each observation's definition version
-    known (the adapter checked its value; a replay may carry one that has gone)."""
+def _rows(message: IngestMessage) -> list[StagedObservation]:
+    """Staging rows of a mapped message, each observation's definition version known (the
+    adapter checked its value; a replay may carry one that has gone)."""
     catalogue = load_catalogue()
     rows: list[StagedObservation] = []
     for location, code, version, value, reason, observed_at in message.observations or []:
@@ -78,13 +79,22 @@ def ready(message: IngestMessage) -> Ready:
         rows.append((location, code, observed_at, version, number, text, reason,
                      message.received_at, message.provider, message.source_format,
                      message.message_id))
-    positions = [Position(unit_id=unit, unit_kind=kind, provider=message.provider,
-                          latitude=lat, longitude=lon, accuracy_m=accuracy, speed_kmh=speed,
-                          heading_deg=heading, observed_at=observed_at,
-                          received_at=message.received_at, source_format=message.source_format)
-                 for unit, kind, observed_at, lat, lon, accuracy, speed, heading
-                 in message.positions]
-    return Ready(message, rows, positions)
+    return rows
+
+
+def _positions(message: IngestMessage) -> list[Position]:
+    return [Position(unit_id=unit, unit_kind=kind, provider=message.provider,
+                     latitude=lat, longitude=lon, accuracy_m=accuracy, speed_kmh=speed,
+                     heading_deg=heading, observed_at=observed_at,
+                     received_at=message.received_at, source_format=message.source_format)
+            for unit, kind, observed_at, lat, lon, accuracy, speed, heading
+            in message.positions]
+
+
+def ready(messages: Sequence[IngestMessage]) -> Ready:
+    """Staging rows and positions of mapped messages, in their order."""
+    return Ready(tuple(messages), [row for m in messages for row in _rows(m)],
+                 [position for m in messages for position in _positions(m)])
 
 
 class StoreStage(Stage[Ready]):
@@ -104,7 +114,7 @@ class StoreStage(Stage[Ready]):
 
     def decode(self, message: Any) -> Ready:
         """Decode, map if needed, check definitions."""
-        return ready(mapped(decode(message.value)))
+        return ready([mapped(m) for m in decode_all(message.value)])
 
     async def handle(self, items: Sequence[tuple[Ready, Any]]) -> list[tuple[Any, BaseException]]:
         """Write the batch; messages the database refuses come back for the dead letters."""
@@ -126,8 +136,9 @@ class StoreStage(Stage[Ready]):
                                            [p.unit_id for r in written for p in r.positions])
         source = {id(item): message for item, message in items}
         for item, exc in refused:
-            log.warning("message_refused_by_database", message_id=str(item.message.message_id),
-                        location=item.message.location_id, error=str(exc))
+            log.warning("message_refused_by_database",
+                        message_ids=[str(m.message_id) for m in item.messages],
+                        location=item.messages[0].location_id, error=str(exc))
         return [(source[id(item)], exc) for item, exc in refused]
 
     async def refused(self, letters: Sequence[tuple[Any, BaseException]]) -> None:
@@ -135,16 +146,17 @@ class StoreStage(Stage[Ready]):
         ids = []
         for message, exc in letters:
             try:
-                ids.append((decode(message.value).message_id, reason_of(exc)[0]))
+                ids += [(m.message_id, reason_of(exc)[0]) for m in decode_all(message.value)]
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue  # not even an ingest message: nothing archived to mark
         if ids:
             await self._sink.run(mark_refused, ids)
 
     async def _write(self, conn: Conn, batch: Sequence[Ready]) -> list[ChangedFigure]:
-        missing = set(await not_archived(conn, [r.message.message_id for r in batch]))
-        await archive_processed(conn, [(r.message.raw_message(), mapped_of(r.message))
-                                       for r in batch if r.message.message_id in missing])
+        messages = [m for r in batch for m in r.messages]
+        missing = set(await not_archived(conn, [m.message_id for m in messages]))
+        await archive_processed(conn, [(m.raw_message(), mapped_of(m))
+                                       for m in messages if m.message_id in missing])
         changed = await write_staged(conn, [row for r in batch for row in r.rows],
                                      copy=self._copy)
         new = await upsert_positions(conn, [p for r in batch for p in r.positions])
@@ -158,8 +170,9 @@ def _count(written: Sequence[Ready]) -> None:
     observations = sum(len(r.rows) for r in written)
     OBSERVATIONS_WRITTEN.inc(observations)
     now = datetime.now(UTC)
-    for item in written:
-        END_TO_END_LATENCY.observe((now - item.message.received_at).total_seconds())
+    messages = [m for item in written for m in item.messages]
+    for message in messages:
+        END_TO_END_LATENCY.observe((now - message.received_at).total_seconds())
     if written:
-        log.info("messages_stored", messages=len(written), observations=observations,
-                 locations=len({r.message.location_id for r in written}))
+        log.info("messages_stored", messages=len(messages), observations=observations,
+                 locations=len({m.location_id for m in messages}))

@@ -60,6 +60,21 @@ def _replay(stack: StackConfig, start: datetime, end: datetime, location: str,
                           env=env, capture_output=True, text=True, timeout=120, check=True)
 
 
+def _rollups_current(db: psycopg.Connection[Any], location: str) -> bool:
+    """No bucket of `location` waits for the roll-up refresher."""
+    row = db.execute("SELECT count(*) FROM rollup_dirty WHERE location_id = %s",
+                     (location,)).fetchone()
+    return row is not None and row[0] == 0
+
+
+def _rollups(db: psycopg.Connection[Any], location: str) -> list[tuple[Any, ...]]:
+    """Every roll-up row of `location`, with the transaction that wrote it."""
+    return [row for relation in ("observation_5m", "observation_1h")
+            for row in db.execute(f"SELECT '{relation}', xmin::text, *"  # noqa: S608 - constant
+                                  f" FROM {relation} WHERE location_id = %s"
+                                  " ORDER BY definition, bucket", (location,)).fetchall()]
+
+
 def test_a_replay_changes_nothing_and_restores_what_was_lost(
     stack: StackConfig, provider: httpx.Client, hospital: str, db: psycopg.Connection[Any],
 ) -> None:
@@ -74,6 +89,8 @@ def test_a_replay_changes_nothing_and_restores_what_was_lost(
     before = db.execute(query, (hospital,)).fetchall()
     latest = "SELECT * FROM latest_observation WHERE location_id = %s ORDER BY definition"
     latest_before = db.execute(latest, (hospital,)).fetchall()
+    wait_for(lambda: _rollups_current(db, hospital), timeout=20, what="the roll-ups refreshed")
+    rollups_before = _rollups(db, hospital)
     # Lose two figures, as a restore from an older backup would.
     db.execute("DELETE FROM observation WHERE location_id = %s AND observed_at = %s",
                (hospital, t0 + timedelta(minutes=2)))
@@ -88,6 +105,9 @@ def test_a_replay_changes_nothing_and_restores_what_was_lost(
     assert db.execute(latest, (hospital,)).fetchall() == latest_before
     assert db.execute("SELECT count(*), count(processed_at) FROM raw_message"
                       " WHERE location_id = %s", (hospital,)).fetchone() == (5, 5)
+    # The roll-ups were recomputed from the same figures: not a row rewritten (same xmin).
+    wait_for(lambda: _rollups_current(db, hospital), timeout=20, what="the roll-ups refreshed")
+    assert _rollups(db, hospital) == rollups_before
 
     # Mapped again by today's adapter (after an adapter fix): the same rows once more.
     db.execute("DELETE FROM observation WHERE location_id = %s AND observed_at = %s",

@@ -61,10 +61,12 @@ def test_valid_example_passes_schema_and_model(example: Path) -> None:
     _validator(kind).validate(payload)
     model = MODELS.get(kind)
     if kind == "ingest-message":
-        _validator("raw-message").validate(payload["raw"])
-        message = ingest.decode(json.dumps(payload).encode())
-        assert ingest.decode(ingest.encode(message)) == message
-        assert message.raw_message().message_id == message.message_id
+        messages = ingest.decode_all(json.dumps(payload).encode())
+        for message, sent in zip(messages, payload if isinstance(payload, list) else [payload],
+                                 strict=True):
+            _validator("raw-message").validate(sent["raw"])
+            assert ingest.decode_all(ingest.encode(message)) == [message]
+            assert message.raw_message().message_id == message.message_id
     if model is not None:
         parsed = model.model_validate(payload)
         _validator(kind).validate(json.loads(parsed.model_dump_json()))
@@ -77,7 +79,7 @@ def test_invalid_example_is_refused_by_schema_and_model(example: Path) -> None:
     assert list(_validator(kind).iter_errors(payload)), "the schema accepted it"
     if kind == "ingest-message":
         with pytest.raises(msgspec.ValidationError):
-            ingest.decode(json.dumps(payload).encode())
+            ingest.decode_all(json.dumps(payload).encode())
         return
     with pytest.raises(pydantic.ValidationError):
         MODELS[kind].model_validate(payload)
@@ -126,12 +128,13 @@ def test_map_raw_refuses_a_format_no_adapter_reads() -> None:
 
 
 def test_a_mapped_ingest_message_carries_what_its_adapter_makes_of_the_raw_message() -> None:
-    message = ingest.decode((SCHEMAS / "examples/ingest-message/saner-mapped.json").read_bytes())
+    [message] = ingest.decode_all(
+        (SCHEMAS / "examples/ingest-message/saner-mapped.json").read_bytes())
     raw = message.raw_message()
     assert message.observations == ingest.ingest_message(raw, map_raw(raw).observations
                                                          ).observations
     unmapped = (SCHEMAS / "examples/ingest-message/reconciled-unmapped.json").read_bytes()
-    assert not ingest.decode(unmapped).mapped
+    assert not ingest.decode_all(unmapped)[0].mapped
 
 
 def test_dead_letter_example_carries_the_original_bytes() -> None:
