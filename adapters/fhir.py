@@ -33,11 +33,22 @@ def _issue_of(resource_type: str, detail: Any) -> Issue:
     return error(kind, expression_of(resource_type, tuple(detail["loc"])), message)
 
 
+def holds_null(value: Any) -> bool:
+    """Whether any null is in `value`, allowed or not: a walk that builds no element names,
+    so that a body without nulls (nearly every one) costs no more than a look at each value."""
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value,
+                                                                               list) else ()
+    return any(item is None or (isinstance(item, dict | list) and holds_null(item))
+               for item in inner)
+
+
 def null_problem(value: Any, where: str) -> Issue | None:
     """An error naming the first JSON null FHIR does not allow: as a property's value, or in
     an array, except an array of primitives that has its `_name` sibling (the one place R4's
     JSON format puts null). The R4 models take most nulls as "absent", but the adapters read
     the JSON itself, where a null where an object or list belongs is no such thing."""
+    if not holds_null(value):
+        return None
     if isinstance(value, list):
         return next(filter(None, (null_problem(item, f"{where}[{i}]")
                                   for i, item in enumerate(value))), None)

@@ -27,7 +27,6 @@ from core.refusals import Invalid, Issue, IssueType, TooLarge, error
 # Characters no text of the platform may hold: NUL, and UTF-16 surrogates on their own.
 FORBIDDEN_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 # A JSON string (with its quotes), and escapes that decode to a forbidden character.
-STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 ESCAPED_FORBIDDEN = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
@@ -186,8 +185,15 @@ class _Parse:
 
 
 def _depth(text: str) -> int:
-    """How deep objects and arrays nest in JSON text (strings left out), without parsing."""
-    brackets = NOT_BRACKETS.sub("", STRING.sub("", text))
+    """How deep objects and arrays nest in JSON text (strings left out), without parsing.
+
+    Escaped backslashes, then escaped quotes, are dropped, so that every quote left opens or
+    closes a string, as the parser reads them: what lies outside strings is every other piece
+    between quotes (string operations, several times faster than a regular expression over
+    the strings). Text that is not JSON may be measured differently than it would be parsed;
+    the parser refuses it anyway, at the first place it is not JSON."""
+    outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[0::2])
+    brackets = NOT_BRACKETS.sub("", outside)
     return max(accumulate(map(BRACKET_STEP.__getitem__, brackets)), default=0)
 
 

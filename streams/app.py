@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,6 +59,17 @@ async def _survive(timer: str, work: Callable[[], Awaitable[Any]],
         log.warning("timer_failed", timer=timer, error=f"{type(exc).__name__}: {exc}")
 
 
+class Worker(faust.Worker):
+    """faust's worker without its terminal spinner. At log level WARN and above faust sets the
+    root logger to DEBUG so that the spinner turns on every record: every debug record of
+    aiokafka (several per Kafka request) was then built and handled, a large share of the
+    worker's CPU under load. The worker runs under a supervisor, with no terminal to spin on."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """Leave the root logger at the configured level (core/logs.py)."""
+        self.spinner = None
+
+
 def create_app(settings: Settings) -> faust.App:
     """The stream worker application with all its agents and timers."""
     app = faust.App(
@@ -73,6 +85,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         topic_partitions=settings.kafka_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
+        Worker=Worker,
     )
 
     def topic(name: str) -> Any:

@@ -17,7 +17,7 @@ from adapters.facility import (
     location_record,
     organization_record,
 )
-from core.input_limits import InputLimits, check_csv, escape_forbidden, read_json
+from core.input_limits import InputLimits, _depth, check_csv, escape_forbidden, read_json
 from core.refusals import Invalid, Refusal, TooLarge
 from core.retention import OBSERVATION_RETENTION, POSITION_RETENTION
 from core.settings import Settings
@@ -86,6 +86,25 @@ def test_nesting_deeper_than_the_limit_is_refused(depth: int) -> None:
 
 def test_nesting_up_to_the_limit_is_read() -> None:
     assert read_json(b"[" * 32 + b"]" * 32, LIMITS) is not None
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    (r'{"a": "[[[{{{"}', 1),  # brackets in a string do not nest
+    (r'{"a": "x\\"}', 1),  # an escaped backslash does not escape the closing quote
+    (r'{"a": "\\"[[[', 4),  # ... so what follows it is outside the string
+    (r'{"a": "\\" , "b": [[1]]}', 3),
+    (r'["\\\"[[["]', 1),  # an escaped backslash, then an escaped quote: still inside
+    (r'[["\"]]"]]', 2),
+    ("[]", 1), ("1", 0), ('"[["', 0),
+])
+def test_depth_is_measured_outside_strings_as_the_parser_reads_them(text: str,
+                                                                    depth: int) -> None:
+    assert _depth(text) == depth
+
+
+def test_nesting_inside_a_string_is_no_nesting() -> None:
+    assert read_json(('{"note": "' + "[" * 10_000 + '"}').encode(), LIMITS) == {
+        "note": "[" * 10_000}
 
 
 @pytest.mark.parametrize(("body", "where", "words"), [
