@@ -15,7 +15,8 @@ def test_the_root_logger_keeps_its_level_so_debug_records_are_never_built(level:
     """faust's own worker sets the root logger to DEBUG at WARN and above (its terminal
     spinner); every aiokafka debug record was then built and handled."""
     app = create_app(Settings())
-    assert app.conf.Worker is Worker
+    configured: object = app.conf.Worker  # faust types the setting loosely
+    assert configured is Worker
     worker = Worker(app, loglevel=level, quiet=True)
     root = logging.getLogger("zc-test-root")
     root.setLevel(level)
