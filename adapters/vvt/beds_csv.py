@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,12 +95,13 @@ def _header(number: int, cells: list[str]) -> list[str]:
     return names
 
 
-def _lines(text: str) -> list[tuple[int, list[str]]]:
-    """Every non-blank record with its row number: its line in the file, as a spreadsheet
-    numbers it (the header is row 1)."""
+def _lines(text: str, most: int | None = None) -> list[tuple[int, list[str]]]:
+    """Every non-blank record (the first `most`) with its row number: its line in the file,
+    as a spreadsheet numbers it (the header is row 1)."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=";")
+    records = (cells for cells in reader if any(c.strip() for c in cells))
     try:
-        return [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+        return [(reader.line_num, cells) for cells in itertools.islice(records, most)]
     except csv.Error as exc:  # an unclosed quote, a cell beyond the csv module's limit
         raise AdapterError([error("structure", f"row {reader.line_num}",
                                   f"not readable as CSV: {exc}")]) from exc
@@ -113,9 +115,10 @@ def _cells(number: int, names: list[str], cells: list[str]) -> dict[str, str] | 
     return {name: cell.strip() for name, cell in zip(names, cells, strict=False)}
 
 
-def table(text: str) -> list[Row]:
-    """The data rows of the CSV, or AdapterError for a bad header or ragged rows."""
-    lines = _lines(text)
+def table(text: str, most: int | None = None) -> list[Row]:
+    """The data rows of the CSV (the first `most`), or AdapterError for a bad header or ragged
+    rows."""
+    lines = _lines(text, None if most is None else most + 1)
     if not lines:
         raise AdapterError([error("required", "row 1", f"the file is empty; start with the "
                                   f"header {HEADER}")])
@@ -205,8 +208,10 @@ class VvtBedsCsvAdapter:
                            "vvt-zonnehuis-elv;ELV laag complex;2;12;2026-11-22T12:00:00+01:00\n"}
 
     def location_of(self, payload: Payload) -> str:
-        """The location of the first data row; the API checks every other row's location too."""
-        rows = table(csv_text(payload, "body"))
+        """The location of the first data row; the API checks every other row's location too.
+        Only the header and that row are read: the whole file is read once, by `parse`, after
+        the caller is known to own the location."""
+        rows = table(csv_text(payload, "body"), most=1)
         if not rows:
             raise AdapterError([error("required", "row 2", "the file has a header but no rows")])
         if not (location := rows[0].cells["locatie"]):

@@ -161,6 +161,16 @@ def test_csv_may_cover_several_locations_subject_is_the_first_row() -> None:
                                                                                  "vvt-b"}
 
 
+def test_the_subject_is_read_from_the_first_row_alone_the_rest_when_parsed() -> None:
+    """Who the file is about is known before the whole file is read (the API checks the
+    caller owns it first); a bad row further down is refused by the parse, naming its row."""
+    text = csv(f"vvt-a;GRZ;1;10;{AT}", f"vvt-b;GRZ;2;8;{AT};extra", f"vvt-c;GRZ;{AT}")
+    assert adapter("csv/vvt-beds").location_of(text) == "vvt-a"
+    with pytest.raises(AdapterError) as refused:
+        parse("csv/vvt-beds", text)
+    assert [i.expression for i in refused.value.issues] == ["row 3", "row 4"]
+
+
 def test_csv_empty_cell_is_not_reported_never_zero() -> None:
     result = parse("csv/vvt-beds", csv(f"vvt-a;GRZ;;10;{AT}"))
     assert values(result)[("vvt-a", "vvt.beds.grz.available")] is None
