@@ -37,7 +37,6 @@ from core.producer import RawProducer
 from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
-from storage.facilities import get_locations
 from storage.mappings import get_mapping
 from storage.observations import archive_unprocessed
 from storage.planning import record_slots
@@ -96,12 +95,13 @@ async def _context(conn: Conn, adapter: Adapter, location_id: str) -> dict[str, 
     return {"mapping": mapping}
 
 
-async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Subject) -> None:
+async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Subject,
+                                 locations: LocationCache) -> None:
     """A message may also report on other locations (a hospital's wards, an organisation's
     other sites), but only on registered ones of the same organisation and sector: a provider
     never writes figures for someone else (403, the whole message refused)."""
     others = sorted({o.location_id for o in result.observations} - {subject.id})
-    registered = await get_locations(conn, others) if others else {}
+    registered = await locations.get_many(conn, others) if others else {}
     foreign = [error("forbidden", "subject", f"the message reports on Location/{loc}, which "
                      f"belongs to Organization/{registered[loc].organization_id}; this "
                      f"message comes from Organization/{subject.provider}")
@@ -121,7 +121,8 @@ async def _check_other_locations(conn: Conn, result: AdapterResult, subject: Sub
 
 
 async def _validated(payload: Payload, adapter: Adapter, conn: Conn, subject: Subject,
-                     limits: RequestLimits, size: int) -> tuple[RawMessage, AdapterResult]:
+                     limits: RequestLimits, size: int,
+                     locations: LocationCache) -> tuple[RawMessage, AdapterResult]:
     """The raw message to produce and what the adapter makes of it; AdapterError if refused."""
     raw = RawMessage(
         message_id=uuid.uuid4(), source_format=adapter.source_format, sector=subject.sector,
@@ -129,7 +130,7 @@ async def _validated(payload: Payload, adapter: Adapter, conn: Conn, subject: Su
         payload=payload, context=await _context(conn, adapter, subject.id),
     )
     result = await parse(limits, size, map_message, adapter, payload, meta_of(raw))
-    await _check_other_locations(conn, result, subject)
+    await _check_other_locations(conn, result, subject, locations)
     return raw, result
 
 
@@ -213,7 +214,8 @@ async def accept(
     subject_id = await parse(limits, size, _subject_id, adapter, payload)
     subject = await _subject(conn, adapter, subject_id, principal, audit, locations)
     try:
-        raw, result = await _validated(payload, adapter, conn, subject, limits, size)
+        raw, result = await _validated(payload, adapter, conn, subject, limits, size,
+                                       locations)
         message, value = await parse(limits, size, _encoded, raw, result,
                                        settings.ingest_message_max_bytes)
     except (AdapterError, TooLarge) as exc:

@@ -235,6 +235,26 @@ def test_csv_naming_an_unregistered_location_is_refused_and_stores_nothing(
         "vvt.beds.grz.available"]["value"] == 3
 
 
+def test_a_site_registered_after_a_refused_file_is_taken_at_once(
+    providers: Providers, db: psycopg.Connection[Any],
+) -> None:
+    """The API remembers registered locations for a few seconds (api/location_cache.py), never
+    the absence of one: a file refused for naming an unregistered site goes through as soon as
+    the site is registered."""
+    vvt = providers.vvt_client
+    organization = vvt.get(f"/fhir/Location/{providers.elv}").json()[
+        "managingOrganization"]["reference"].removeprefix("Organization/")
+    newcomer = f"vvt-nieuw-{uuid.uuid4().hex[:8]}"
+    at = _ago(1).isoformat()
+    rows = (f"{providers.elv};GRZ;1;10;{at}", f"{newcomer};GRZ;4;10;{at}")
+    assert _post_csv(vvt, *rows).status_code == 404
+    vvt.put(f"/fhir/Location/{newcomer}", json=location_resource(
+        newcomer, organization, "Nieuwbouw", "west", 52.1, 4.3, "vvt")).raise_for_status()
+    response = _post_csv(vvt, *rows)
+    assert response.status_code == 202, response.text
+    wait_for(lambda: stored_count(db, newcomer) == 2, timeout=20, what="the newcomer's figures")
+
+
 def test_more_available_than_total_is_refused_naming_the_field(
     providers: Providers, db: psycopg.Connection[Any],
 ) -> None:
