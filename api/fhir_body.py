@@ -112,7 +112,8 @@ async def json_body(request: Request, model: type[M]) -> M:
                             for e in exc.errors()]) from None
 
 
-def json_request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a JSON body the handler reads itself with `json_body`."""
-    return {"requestBody": {"required": True, "content": {
+def json_request_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """OpenAPI for a JSON body the handler reads itself with `json_body` (`required=False`: the
+    body may be left out, but one that is sent is an object of `model`, never null)."""
+    return {"requestBody": {"required": required, "content": {
         "application/json": {"schema": model.model_json_schema()}}}}

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from fastapi import Request
 from pydantic import Field
 
-from api.fhir_body import JsonBody
+from api.fhir_body import JsonBody, json_body, json_request_body
 from api.ownership import neighbour_map
 from core.access import check_owner, check_regions
 from core.identity import Principal
@@ -39,6 +40,16 @@ class AnswerIn(JsonBody):
     """Why (optional): a decline's or cancellation's reason in words."""
 
     reason: str | None = Field(None, max_length=500)
+
+
+# An answer's body may be left out; one that is sent is an AnswerIn object, never `null`.
+ANSWER_BODY = json_request_body(AnswerIn, required=False)
+
+
+async def answer_reason(request: Request) -> str | None:
+    """The reason an answer's body gives: None when there is no body; 400/422 for a body
+    that is not an AnswerIn object."""
+    return (await json_body(request, AnswerIn)).reason if await request.body() else None
 
 
 def check_may_ask(principal: Principal, region: str) -> None:

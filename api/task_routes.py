@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.access import CAPACITY_READERS, ZCV, Access, AuditDep, PrincipalDep, add_route
@@ -30,8 +30,9 @@ from api.contract import refusal
 from api.deps import ConnDep
 from api.fhir_body import JsonBody
 from api.planning import (
-    AnswerIn,
+    ANSWER_BODY,
     PatientRef,
+    answer_reason,
     check_may_ask,
     count_act,
     may_see,
@@ -261,12 +262,13 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 def _acts(kind: str) -> tuple[Handler, Handler, Handler]:
-    async def act(conn: ConnDep, principal: PrincipalDep, audit: AuditDep, task_id: TaskId,
-                  action: TaskAction, body: AnswerIn | None = None) -> TaskOut:
-        """Answer (provider: accept, decline, complete) or cancel a request."""
+    async def act(request: Request, conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
+                  task_id: TaskId, action: TaskAction) -> TaskOut:
+        """Answer (provider: accept, decline, complete) or cancel a request; the body (a
+        reason) may be left out, but one that is sent is an object (`null` is refused)."""
         audit.target = f"{kind.capitalize()}/{task_id}"
         return await _act(conn, principal, kind, task_id, action,
-                          body.reason if body else None)
+                          await answer_reason(request))
 
     async def listing(conn: ConnDep, principal: PrincipalDep,
                       status: StatusFilter = None) -> TasksResponse:
@@ -316,6 +318,7 @@ def router() -> APIRouter:
                   rule=Access(CAPACITY_READERS, f"read {kind}s", "read"))
         add_route(built, f"{path}/{{task_id}}/{{action}}", act, methods=["POST"],
                   response_model=TaskOut, name=f"answer_{kind}",
+                  openapi_extra=ANSWER_BODY,
                   responses={**NOT_KNOWN, 409: refusal(409, "not in a state that allows this")},
                   rule=Access(CAPACITY_READERS, f"answer {kind}s", "write"))
     return built

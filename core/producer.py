@@ -1,5 +1,5 @@
-"""An idempotent, acks=all Kafka producer that async code awaits (the API per accepted
-message, the stream worker per batch of events), and that recreates itself after a fatal error.
+"""An idempotent, acks=all Kafka producer that the async API awaits per message, and that
+recreates itself after a fatal error.
 
 librdkafka's idempotent producer enters a fatal state when the broker forgets what it
 acknowledged (an embedded broker restarted with an empty log), or keeps retrying a producer id
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -109,47 +108,6 @@ class RawProducer:
             self._fatal = "no delivery report within the delivery timeout"
             raise DeliveryFailed(self._fatal) from None
         MESSAGES_PRODUCED.labels(topic=topic).inc()
-
-    async def send_all(self, topic: str, values: Sequence[bytes]) -> None:
-        """Produce `values` (no key) in order; returns when the broker acknowledged every one,
-        else DeliveryFailed. One future for them all: thousands of events of a batch cost
-        librdkafka's work, not a future and a callback into the event loop each."""
-        if not values:
-            return
-        if self._fatal is not None:
-            self._reset()
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        producer, waiting = self._producer, [len(values)]
-
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            # Called on the poll thread only, one report at a time.
-            if err is not None and producer is self._producer:
-                self._fatal = str(err)
-            waiting[0] -= 1
-            if err is not None or waiting[0] == 0:
-                loop.call_soon_threadsafe(_settle, done, err)
-
-        for value in values:
-            await self._produce_waiting(producer, topic, value, on_delivery)
-        try:
-            await asyncio.wait_for(done, DELIVERY_TIMEOUT_MS / 1000 + 5)
-        except TimeoutError:
-            self._fatal = "no delivery report within the delivery timeout"
-            raise DeliveryFailed(self._fatal) from None
-        MESSAGES_PRODUCED.labels(topic=topic).inc(len(values))
-
-    async def _produce_waiting(self, producer: Producer, topic: str, value: bytes,
-                               on_delivery: Callable[[KafkaError | None, Message], None]) -> None:
-        """Hand one message to `producer`, waiting while its local queue is full."""
-        while True:
-            try:
-                producer.produce(topic, value=value, on_delivery=on_delivery)
-                return
-            except BufferError:  # the poll thread drains the queue meanwhile
-                await asyncio.sleep(0.01)
-            except KafkaException as exc:
-                raise DeliveryFailed(str(exc)) from exc
 
     def _produce(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
         """Hand one message to the current producer; the future settles on its delivery."""

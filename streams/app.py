@@ -24,7 +24,6 @@ import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from core.metrics import PARTITIONS_ASSIGNED, TIMER_FAILURES
-from core.producer import RawProducer
 from core.settings import Settings
 from core.topics import deadletter_topic, events_topic, ingest_topic, lsiv_topic
 from streams.alerts import AlertStage, WebhookSender
@@ -107,9 +106,7 @@ def create_app(settings: Settings) -> faust.App:
     sink = Sink(pool)
     events_out = app.topic(events_topic(settings), key_serializer="raw",
                            value_serializer="raw", partitions=1)
-    events = EventSender(lambda: RawProducer(settings.kafka_bootstrap_servers,
-                                             settings.kafka_message_max_bytes),
-                         events_topic(settings), sink, settings.position_event_seconds)
+    events = EventSender(events_out, sink, settings.position_event_seconds)
     store = StoreStage(sink, dead_letters, halt, batch_size=settings.sink_batch_size,
                        batch_seconds=settings.sink_batch_seconds, copy=settings.sink_copy,
                        events=events)

@@ -14,8 +14,9 @@ stored; a client's next snapshot shows them), never sends one for a figure not s
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,6 @@ from core.events import (
     status_value,
 )
 from core.figures import ChangedFigure, WentStale
-from core.producer import RawProducer
 from definitions import Catalogue, load_catalogue
 from storage.freshness import went_stale
 from storage.units import latest_unit_positions
@@ -117,25 +117,17 @@ class PositionThrottle:
 
 
 class EventSender:
-    """Sends events to the events topic and waits for the broker.
+    """Sends events to the events topic and waits for the broker."""
 
-    Through librdkafka (core/producer.py), not faust's producer: a spreadsheet of 2,000 figures
-    makes 2,000 events, and aiokafka's producer, written in Python, cost more per event than
-    writing the figure did."""
-
-    def __init__(self, producer: Callable[[], RawProducer], topic: str, sink: Sink,
-                 position_seconds: float) -> None:
-        self._new_producer = producer
-        self._producer: RawProducer | None = None  # made by the first send, not at wiring
+    def __init__(self, topic: Any, sink: Sink, position_seconds: float) -> None:
         self._topic = topic
         self._sink = sink
         self.throttle = PositionThrottle(position_seconds)
 
     async def send(self, events: Sequence[Event]) -> None:
         """Send and wait until the broker has them."""
-        if self._producer is None:
-            self._producer = self._new_producer()
-        await self._producer.send_all(self._topic, [encode(e) for e in events])
+        pending = [await self._topic.send(value=encode(e)) for e in events]
+        await asyncio.gather(*pending)
 
     async def after_write(self, changed: Sequence[ChangedFigure], units: Iterable[str]) -> None:
         """The events of a written batch: figures, statuses, and the units that moved."""
