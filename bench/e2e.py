@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import threading
@@ -42,6 +41,7 @@ from typing import Any
 import psutil
 import psycopg
 import structlog
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters import map_raw
 from bench.database import STATE_DIR
@@ -144,8 +144,11 @@ def _observations(config: StackConfig) -> int:
     return _count(config, "SELECT count(*) FROM observation")
 
 
+UNPROCESSED = "SELECT count(*) FROM raw_message WHERE processed_at IS NULL"
+
+
 def _unprocessed(config: StackConfig) -> int:
-    return _count(config, "SELECT count(*) FROM raw_message WHERE processed_at IS NULL")
+    return _count(config, UNPROCESSED)
 
 
 def _written(config: StackConfig) -> float:
@@ -154,33 +157,31 @@ def _written(config: StackConfig) -> float:
     url = f"http://127.0.0.1:{config.worker_metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback
         text = answer.read().decode()
-    found = re.search(r"^zc_observations_written_total (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples if sample.name == "zc_observations_written_total")
 
 
-def _rollups_pending(config: StackConfig) -> int:
-    return _count(config, "SELECT count(*) FROM rollup_dirty")
+def _until_none_left(config: StackConfig, sql: str, what: str, every: float,
+                     timeout: float = 1800.0) -> float:
+    """Seconds until the count `sql` reads is zero, polled every `every` seconds."""
+    started = time.monotonic()
+    while _count(config, sql) > 0:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"{what} did not drain")
+        time.sleep(every)
+    return time.monotonic() - started
 
 
-def _rollups_settled(config: StackConfig, timeout: float = 1800.0) -> float:
+def _rollups_settled(config: StackConfig) -> float:
     """Seconds until the plain path's roll-up refresher has no touched bucket left (polled
     once a second: the count reads the whole queue)."""
-    started = time.monotonic()
-    while _rollups_pending(config) > 0:
-        if time.monotonic() - started > timeout:
-            raise RuntimeError("the roll-ups did not catch up")
-        time.sleep(1.0)
-    return time.monotonic() - started
+    return _until_none_left(config, "SELECT count(*) FROM rollup_dirty", "the roll-up queue",
+                            1.0)
 
 
-def _drain(config: StackConfig, timeout: float = 1800.0) -> float:
+def _drain(config: StackConfig) -> float:
     """Seconds until nothing accepted waits to be stored."""
-    started = time.monotonic()
-    while _unprocessed(config) > 0:
-        if time.monotonic() - started > timeout:
-            raise RuntimeError("the backlog did not drain")
-        time.sleep(0.2)
-    return time.monotonic() - started
+    return _until_none_left(config, UNPROCESSED, "the backlog", 0.2)
 
 
 def _register(config: StackConfig) -> tuple[str, str]:
