@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from core.facilities import LocationRecord
-from storage.facilities import get_location, get_locations
+from storage.facilities import get_locations
 
 TTL_SECONDS = 10.0
 
@@ -50,8 +50,7 @@ class LocationCache:
             else:
                 missing.append(location_id)
         if missing:
-            fetched = await (get_locations(conn, missing) if len(missing) > 1
-                             else self._one(conn, missing[0]))
+            fetched = await get_locations(conn, missing)
             for location_id, record in fetched.items():
                 self._entries[location_id] = (record, now + self._ttl)
                 self._entries.move_to_end(location_id)
@@ -59,12 +58,6 @@ class LocationCache:
                 self._entries.popitem(last=False)
             found.update(fetched)
         return found
-
-    @staticmethod
-    async def _one(conn: psycopg.AsyncConnection[Any],
-                   location_id: str) -> dict[str, LocationRecord]:
-        record = await get_location(conn, location_id)
-        return {} if record is None else {location_id: record}
 
     def forget(self, location_id: str) -> None:
         """Drop a location that was just registered again."""
