@@ -48,10 +48,10 @@ from api.events_hub import EventsHub
 from api.keys import KeyRing
 from api.limits import RequestLimits, RequestLimitsMiddleware
 from api.location_cache import LocationCache
+from api.producer import RawProducer
 from api.revocations import Revocations
 from api.tokens import TokenVerifier
 from core.metrics import declare_planning
-from core.producer import RawProducer
 from core.ratelimit import RateLimiter
 from core.settings import Settings
 from core.topics import events_topic

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 
 from api.location_cache import LocationCache
-from core.producer import RawProducer
+from api.producer import RawProducer
 from core.settings import Settings
 
 

@@ -24,8 +24,8 @@ from api.audit import AuditContext
 from api.limits import BodyRefused
 from api.methods import allow_header
 from api.outcome import outcome_response
+from api.producer import DeliveryFailed
 from core.metrics import ACCESS_REFUSED, MESSAGES_REJECTED, UNEXPECTED_ERRORS
-from core.producer import DeliveryFailed
 from core.refusals import (
     Invalid,
     IssueType,

@@ -27,13 +27,13 @@ from api.limits import RequestLimits, parse
 from api.location_cache import LocationCache
 from api.outcome import information, outcome_response
 from api.ownership import check_may_report_on
+from api.producer import RawProducer
 from core.identity import Principal
 from core.ingest import IngestMessage, encode, ingest_message, mapped_of
 from core.messages import RawMessage
 from core.metrics import MESSAGE_WARNINGS, MESSAGES_RECEIVED
 from core.mobile_units import sector_of
 from core.planning import Agenda
-from core.producer import RawProducer
 from core.refusals import Forbidden, TooLarge
 from core.settings import Settings
 from core.topics import ingest_topic
