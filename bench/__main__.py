@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import platform
 import signal
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     parts = _parts(argv)
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), process="bench")
+    # The probes push hundreds of requests: a line each from httpx would bury the progress.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.perf_counter()
     results: dict[str, Any] = {}

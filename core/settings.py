@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Dead-letter limits (see streams/deadletter.py DlqLimit): beyond them the worker halts.
     dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_max_consecutive: int = Field(default=1000, ge=1)
+    # How long the broker may hold the worker's fetch when no record waits (streams/transport.py:
+    # the embedded broker answers only when the wait is over, so this bounds the delay).
+    stream_fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     # The store stage's batches: messages per transaction, and the longest wait to fill one.
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.05, gt=0)
