@@ -28,7 +28,8 @@ def _type_problem(definition: Definition, value: Value) -> str | None:
     kind, number = definition.value_type, as_number(value)
     if kind in ("count", "quantity") and number is None:
         return f"{definition.code} is a {kind}: give a number, got {value!r}"
-    if kind == "count" and number is not None and not number.is_integer():
+    # An integer is whole however large (one beyond any float reads as infinite, not whole).
+    if kind == "count" and isinstance(value, float) and not value.is_integer():
         return f"{definition.code} is a count: whole numbers only, got {value!r}"
     if kind == "boolean" and not isinstance(value, bool):
         return f"{definition.code} is true or false, got {value!r}"

@@ -117,6 +117,15 @@ def test_appointments_are_counted_for_each_sector_that_has_an_agenda() -> None:
     assert ("appointment", "gp-practice") in pairs and ("appointment", "hap") in pairs
 
 
+def test_holds_and_visits_are_counted_for_each_sector_that_offers_them() -> None:
+    planning = load_planning()
+    pairs = planning.metric_pairs()
+    assert {("hold", c.sector) for c in planning.hold_categories} <= set(pairs)
+    assert {("visit", u.sector) for u in planning.visit_units} <= set(pairs)
+    assert ("hold", "vvt") in pairs and {kind for kind, _ in pairs} == {
+        "appointment", "hold", "visit"}
+
+
 def test_the_planning_declarations_are_found_by_their_codes() -> None:
     planning = load_planning()
     elv = planning.category("vvt.beds.elv_low_complex")

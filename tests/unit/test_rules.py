@@ -132,6 +132,28 @@ def test_for_each_makes_one_rule_per_combination() -> None:
     assert len(load_rules([entry]).in_force(DAY)) == 4
 
 
+def test_an_unknown_placeholder_stays_for_the_checker_to_name() -> None:
+    [made] = expand({"id": "hospital.beds.{category}.{nope}", "version": 1,
+                     "effective_from": "2026-01-01", "severity": "refuse", "statement": "-",
+                     "for_each": {"category": ["ic"]}, "left": ["hospital.beds.{nope}"],
+                     "at_most": ["hospital.beds.{category}.total"]})
+    assert made["id"] == "hospital.beds.ic.{nope}"
+    assert made["left"] == ["hospital.beds.{nope}"]
+
+
+def test_a_bound_of_several_items_is_their_sum() -> None:
+    rules = RuleSet([rule(left=(OCC,), at_most=(STAFFED, AVAIL))])
+    assert broken({OCC: 6, STAFFED: 3, AVAIL: 4}, rules) == []
+    assert broken({OCC: 8, STAFFED: 3, AVAIL: 4}, rules) == [
+        "hospital.beds.ic.occupied-within-staffed"]
+
+
+def test_items_and_rules_no_rule_names() -> None:
+    assert WITHIN.about("hospital.beds.nothing") == ()
+    assert WITHIN.partners(["hospital.beds.nothing"]) == frozenset()
+    assert RuleBook([rule()]).versions("hospital.beds.nothing") == []
+
+
 # The real rule files -------------------------------------------------------------------------
 
 REAL = load_catalogue().rules.in_force(DAY)
