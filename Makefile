@@ -70,8 +70,9 @@ bench: install ## Query, sink and push benchmarks (not part of make test); insta
 verify-monitoring: install ## Evaluate the dashboard and alert rules with Prometheus on the running stack
 	@$(PY) -m stack.monitoring
 
-docs: install ## The browsable definition catalogue: docs/catalogue.html
+docs: install ## The browsable definition catalogue (docs/catalogue.html) and the request body schemas (schemas/requests/)
 	@$(PY) -m definitions.docs
+	@$(PY) -m adapters.request_schemas
 
 screenshots: install ## The console's board, map, alerts, a trend and planning as docs/console-*.png, from its browser tests
 	@CONSOLE_SCREENSHOT_DIR=docs $(PY) -m pytest -q tests/integration/test_console.py \

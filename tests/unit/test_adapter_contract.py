@@ -5,7 +5,8 @@ Each adapter declares an `examples` folder. A valid example `<name>.<json|csv>` 
 value, not-reported reason) and positions it must map to, and any `warnings` it must give
 (element and a piece of the rule); `<name>.context.json`, when present,
 is what the platform adds at receipt (the provider's mapping table). An example under `invalid/`
-has `<name>.expected.json` with the `error` it must raise: element and a piece of the rule.
+has `<name>.expected.json` with the `error` it must raise: the element, the FHIR issue type
+(`code`) and the whole text a provider reads (`diagnostics`).
 Examples are mapped as the platform maps a message: the adapter, then the consistency rules
 between its figures (`map_message`), so every valid example keeps the rules.
 """
@@ -129,7 +130,9 @@ def test_invalid_example_is_refused_naming_element_and_rule(case: tuple[Adapter,
     with pytest.raises(AdapterError) as caught:
         _parse(adapter, path)
     issues = caught.value.issues
-    assert any(expected["expression"] in i.expressions and expected["contains"] in i.diagnostics
-               for i in issues), [f"{i.expressions}: {i.diagnostics}" for i in issues]
+    # The refusal a provider reads, whole: the element, the FHIR issue type and the text.
+    assert any(expected["expression"] in i.expressions and i.code == expected["code"]
+               and i.diagnostics == expected["diagnostics"] for i in issues), [
+        f"{i.expressions} {i.code}: {i.diagnostics}" for i in issues]
     for also in expected.get("also", []):  # the other elements a rule between figures names
         assert any(also in i.expressions for i in issues), (also, issues)
