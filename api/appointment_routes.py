@@ -14,11 +14,12 @@ process each reached).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.access import CAPACITY_READERS, PROVIDER, ZCV, Access, AuditDep, PrincipalDep, add_route
@@ -26,7 +27,8 @@ from api.contract import FhirJSONResponse, refusal
 from api.deps import ConnDep
 from api.fhir_body import JsonBody
 from api.planning import (
-    AnswerIn,
+    ANSWER_BODY,
+    answer_reason,
     check_may_ask,
     count_act,
     may_see,
@@ -307,13 +309,22 @@ async def respond(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
                                                                          exclude_none=True))
 
 
-async def cancel(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
-                 appointment_id: AppointmentId, body: AnswerIn | None = None,
-                 ) -> FhirJSONResponse:
-    """Cancel a pending or booked appointment, by the ZCV that booked it or the practice."""
+async def _cancel_reason(request: Request) -> str | None:
+    """The reason a `$cancel` body gives, or None without a body. A FHIR operation answers a
+    body it cannot take 400 (never 422): a JSON null or another shape than AnswerIn."""
+    try:
+        return await answer_reason(request)
+    except Invalid as exc:
+        raise Invalid([replace(i, code="invalid") for i in exc.issues]) from None
+
+
+async def cancel(request: Request, conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
+                 appointment_id: AppointmentId) -> FhirJSONResponse:
+    """Cancel a pending or booked appointment, by the ZCV that booked it or the practice.
+    The body may be left out; when sent it is an object with an optional `reason`."""
     audit.target = f"Appointment/{appointment_id}"
     moved = await _act(conn, principal, appointment_id, "cancel",
-                       body.reason if body else None)
+                       await _cancel_reason(request))
     return FhirJSONResponse(appointment_out(moved, principal).model_dump(mode="json",
                                                                          exclude_none=True))
 
@@ -408,6 +419,7 @@ def router() -> APIRouter:
               responses=NOT_KNOWN, rule=Access(CAPACITY_READERS, "read appointments", "read"))
     add_route(built, "/Appointment/{appointment_id}/$cancel", cancel, methods=["POST"],
               response_model=AppointmentOut, response_class=FhirJSONResponse,
+              openapi_extra=ANSWER_BODY,
               responses={**NOT_KNOWN, **CONFLICT}, never={422},
               rule=Access(CAPACITY_READERS, "cancel appointments", "write"))
     add_route(built, "/AppointmentResponse", respond, methods=["POST"],

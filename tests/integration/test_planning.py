@@ -113,6 +113,12 @@ def test_a_booking_lowers_u3_at_once_and_the_practice_confirms_or_cancels(
     assert confirmed.json()["status"] == "booked"
     assert (_figure(zcv, gp, U3) or {}).get("value") == 2
 
+    for body in (b"null", b'{"reason": 5}', b"[]"):  # FHIR: 400 for a body it cannot take
+        refused = zcv.post(f"/fhir/Appointment/{appointment['id']}/$cancel", content=body,
+                           headers={"Content-Type": "application/json"})
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["resourceType"] == "OperationOutcome"
+        assert refused.json()["issue"][0]["code"] == "invalid"
     cancelled = zcv.post(f"/fhir/Appointment/{appointment['id']}/$cancel",
                          json={"reason": "patient went to the SEH"})
     assert cancelled.status_code == 200, cancelled.text
