@@ -279,3 +279,52 @@ def test_a_position_at_the_edge_of_the_service_area_is_taken(latitude: float,
     record = location_record(_location(position={"latitude": latitude,
                                                   "longitude": longitude}), "l1")
     assert (record.latitude, record.longitude) == (latitude, longitude)
+
+
+NOT_IN_NL = "lies outside the Netherlands and its border area"
+WGS84 = "give WGS84 decimal degrees (latitude about 52, longitude about 5)"
+
+
+@pytest.mark.parametrize(("kind", "payload", "refusal"), [
+    ("organization", _organization(None, None), [(
+        "Organization.identifier", "required", f"identify the organisation by URA ({URA_SYSTEM})"
+        f" or AGB-Z ({AGB_SYSTEM})")]),
+    ("organization", _organization("12345678", None, name=None), [
+        ("Organization.name", "required", "an organisation needs a name")]),
+    ("location", _location(name=None), [
+        ("Location.name", "required", "a location needs a name")]),
+    ("location", _location(position=None), [
+        ("Location.position", "required",
+         "give latitude and longitude (WGS84) for distance queries")]),
+    ("location", _location(position={"latitude": 0, "longitude": 0}), [
+        ("Location.position.latitude", "value", f"latitude 0 {NOT_IN_NL} (50.25 to 54.05); "
+                                                f"{WGS84}"),
+        ("Location.position.longitude", "value", f"longitude 0 {NOT_IN_NL} (2.85 to 7.75); "
+                                                 f"{WGS84}")]),
+    ("location", _location(extension=[{"url": ROAZ_REGION_URL, "valueCode": "atlantis"}]), [
+        ("Location.extension[0].valueCode", "value",
+         "unknown ROAZ region 'atlantis'; one of brabant, euregio, limburg, midden-nederland, "
+         "noord-holland-flevoland, noord-nederland, oost, west, zuidwest, zwolle")]),
+    ("location", _location(extension=[{"url": ROAZ_REGION_URL, "valueCode": "zwolle"},
+                                      _safety("vr13")]), [
+        ("Location.extension[1].valueCode", "business-rule",
+         "veiligheidsregio vr13 (Amsterdam-Amstelland) does not lie in ROAZ region zwolle; "
+         "it lies in noord-holland-flevoland")]),
+    ("location", _location(type=[{"coding": [{"system": SECTOR_SYSTEM, "code": "spa"}]}]), [
+        ("Location.type[0].coding[0].code", "value",
+         "unknown sector 'spa'; one of hospital, hap, gp-practice, vvt, ggz, ambulance")]),
+    ("service", _service(name=None), [
+        ("HealthcareService.name", "required", "a service needs a name")]),
+    ("service", _service(location=[]), [
+        ("HealthcareService.location", "required",
+         "name the Location(s) where the service is offered")]),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_a_registration_is_refused_with_exactly_what_its_sender_reads(
+    kind: str, payload: dict[str, Any], refusal: list[tuple[str, str, str]],
+) -> None:
+    """The whole refusal: element, FHIR issue type and text."""
+    record = {"organization": organization_record, "location": location_record,
+              "service": healthcare_service_record}[kind]
+    with pytest.raises(AdapterError) as caught:
+        record(payload, "x1")
+    assert [(i.expression, i.code, i.diagnostics) for i in caught.value.issues] == refusal
