@@ -152,3 +152,50 @@ def test_a_figure_is_named_by_the_population_that_reported_it() -> None:
     assert element_of(report, occupied) == "MeasureReport.group[1].population[0].count"
     elsewhere = staffed.model_copy(update={"definition": "hospital.beds.ward.occupied"})
     assert element_of(report, elsewhere) is None
+
+
+def _refusal(report: dict[str, object]) -> list[tuple[str, str, str]]:
+    with pytest.raises(AdapterError) as caught:
+        parse(report)
+    return [(i.expression, i.code, i.diagnostics) for i in caught.value.issues]
+
+
+def test_without_a_date_the_end_of_the_period_is_the_time_of_the_figures() -> None:
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    del report["date"]
+    report["period"] = {"start": "2026-11-22T10:00:00Z", "end": "2026-11-22T11:00:00Z"}
+    result = parse(report)
+    assert result.observations[0].observed_at == datetime(2026, 11, 22, 11, tzinfo=UTC)
+    assert result.warnings == []
+    del report["period"]["end"]
+    assert _refusal(report) == [(
+        "MeasureReport.date", "required", "the time of the figures must be given as a dateTime "
+        "with time and timezone (MeasureReport.date, or else MeasureReport.period.end)")]
+
+
+def test_the_refusals_and_warnings_a_sender_reads_are_exact() -> None:
+    """Element, FHIR issue type and the whole text, for what the examples do not show."""
+    report = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    report["date"] = "2026-11-21"
+    report["period"] = {"start": "2026-11-21", "end": "2026-11-21"}
+    assert [(w.expression, w.code, w.diagnostics) for w in parse(report).warnings] == [(
+        "MeasureReport.date", "value", "2026-11-21 has no time: taken as 00:00 "
+        "Europe/Amsterdam; send a dateTime with timezone for current figures")]
+    pending = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    pending["status"] = "pending"
+    assert _refusal(pending) == [(
+        "MeasureReport.status", "value", "only a complete report is stored (status "
+        "'complete'), got 'pending': 'pending' figures are unfinished and 'error' ones are wrong")]
+    assert _refusal(measure_report("loc-1", {"numC19Died": 1}, NOW)) == [(
+        "MeasureReport.group", "required",
+        "the report contains no population with a known capacity code")]
+    counted = measure_report("loc-1", {"numICUBeds": 3}, NOW)
+    del counted["group"][0]["population"][0]["count"]
+    assert _refusal(counted) == [(
+        "MeasureReport.group[0].population[0].count", "required",
+        "numICUBeds: give a count, or a data-absent-reason if it is not known")]
+    unknown = parse(measure_report("loc-1", {"numUnicorn": 3, "numICUBeds": 2}, NOW))
+    assert [(w.expression, w.code, w.diagnostics) for w in unknown.warnings] == [(
+        "MeasureReport.group[0].population[0].code", "not-supported",
+        "population code 'numUnicorn' has no shared definition here; this population was not "
+        "stored")]
