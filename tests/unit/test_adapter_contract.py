@@ -2,9 +2,10 @@
 
 Each adapter declares an `examples` folder. A valid example `<name>.<json|csv>` has
 `<name>.expected.json`: the sector of the subject and the observations (definition, location,
-value, not-reported reason) and positions it must map to, and any `warnings` it must give
-(element and a piece of the rule); `<name>.context.json`, when present,
-is what the platform adds at receipt (the provider's mapping table). An example under `invalid/`
+value, not-reported reason) and positions it must map to, the `warnings` of declared rules it
+must give (element and a piece of the rule), and every other warning whole (`other_warnings`);
+`<name>.context.json`, when present, is what the platform adds at receipt (the provider's
+mapping table). An example under `invalid/`
 has `<name>.expected.json` with the `error` it must raise: the element, the FHIR issue type
 (`code`) and the whole text a provider reads (`diagnostics`).
 Examples are mapped as the platform maps a message: the adapter, then the consistency rules
@@ -102,6 +103,16 @@ def test_example_gives_the_expected_rule_warnings(case: tuple[Adapter, Path]) ->
     for wanted in expected:
         assert any(i.expressions == (wanted["expression"], *wanted["also"])
                    and wanted["contains"] in i.diagnostics for i in rules), (wanted, rules)
+
+
+@pytest.mark.parametrize("case", _cases("valid"), ids=_id)
+def test_example_gives_exactly_the_other_warnings(case: tuple[Adapter, Path]) -> None:
+    """Warnings that are not a declared rule (a part left out, a time taken as local), whole:
+    the element, the FHIR issue type and the text the provider reads back."""
+    adapter, path = case
+    found = [{"expression": i.expression, "code": i.code, "diagnostics": i.diagnostics}
+             for i in _parse(adapter, path).warnings if i.rule is None]
+    assert found == _side(path, ".expected.json").get("other_warnings", [])
 
 
 @pytest.mark.parametrize("case", _cases("valid"), ids=_id)
