@@ -54,6 +54,9 @@ fuzz: install ## Unbounded fuzzing: Schemathesis (random, every phase) and the a
 		tests/integration/test_fuzz_api.py
 
 mutation: install ## Mutation testing of the pure packages (mutmut) against the unit tests; prints the score
+	@# mutmut refreshes the mutated .py files in mutants/ but keeps its old copies of the tests and
+	@# the adapters' example files: a run after they changed tested stale copies. Start clean.
+	@rm -rf mutants
 	@$(PY) -m mutmut run --max-children $${MUTATION_JOBS:-2} $(MUTANTS)
 	@$(PY) -m tests.mutation_score --min adapters=90 --min definitions=90
 
