@@ -14,7 +14,6 @@ process each reached).
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -309,22 +308,13 @@ async def respond(conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
                                                                          exclude_none=True))
 
 
-async def _cancel_reason(request: Request) -> str | None:
-    """The reason a `$cancel` body gives, or None without a body. A FHIR operation answers a
-    body it cannot take 400 (never 422): a JSON null or another shape than AnswerIn."""
-    try:
-        return await answer_reason(request)
-    except Invalid as exc:
-        raise Invalid([replace(i, code="invalid") for i in exc.issues]) from None
-
-
 async def cancel(request: Request, conn: ConnDep, principal: PrincipalDep, audit: AuditDep,
                  appointment_id: AppointmentId) -> FhirJSONResponse:
     """Cancel a pending or booked appointment, by the ZCV that booked it or the practice.
     The body may be left out; when sent it is an object with an optional `reason`."""
     audit.target = f"Appointment/{appointment_id}"
     moved = await _act(conn, principal, appointment_id, "cancel",
-                       await _cancel_reason(request))
+                       await answer_reason(request))
     return FhirJSONResponse(appointment_out(moved, principal).model_dump(mode="json",
                                                                          exclude_none=True))
 

@@ -21,6 +21,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import AuditContext
+from api.fhir_body import unreadable
 from api.limits import BodyRefused
 from api.methods import allow_header
 from api.outcome import outcome_response
@@ -91,20 +92,12 @@ def element_of(loc: Sequence[int | str]) -> str:
     return ".".join(rest) or where
 
 
-def _issue_type(request: Request, kind: str) -> IssueType:
-    if kind in ("json_invalid", "json_type"):
-        return "structure"  # not JSON at all: 400, as every body reader answers it
-    if request.url.path.startswith("/fhir/"):
-        return "invalid"
-    return "required" if kind == "missing" else "value"
-
-
 async def on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
     """Path, query or body parameters FastAPI could not read: 400 on FHIR endpoints (not what
     the endpoint reads) and for a body that is not JSON, 422 on the JSON ones (a value breaks
     a rule). Each issue names the parameter or body field and the rule it breaks."""
     assert isinstance(exc, RequestValidationError)
-    issues = [error(_issue_type(request, str(e.get("type", ""))), element_of(e["loc"]),
+    issues = [error(unreadable(request, str(e.get("type", ""))), element_of(e["loc"]),
                     str(e["msg"])) for e in exc.errors()]
     return await on_refusal(request, Invalid(issues))
 

@@ -25,6 +25,7 @@ from api.limits import (
 )
 from api.outcome import FHIR_JSON as FHIR_JSON
 from core.input_limits import InputLimits, check_csv, forbidden_character, read_json
+from core.refusals import IssueType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -99,6 +100,18 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
+def unreadable(request: Request, kind: str) -> IssueType:
+    """The issue type of a parameter or body field that does not fit what the endpoint reads
+    (`kind`: pydantic's error type), whoever validated it (FastAPI, or `json_body`): 400 on a
+    FHIR endpoint (a FHIR server answers a request it cannot process 400, never 422) and for a
+    body that is not JSON; on the JSON endpoints 422, a value that breaks a rule."""
+    if kind in ("json_invalid", "json_type"):
+        return "structure"
+    if request.url.path.startswith("/fhir/"):
+        return "invalid"
+    return "required" if kind == "missing" else "value"
+
+
 async def json_body(request: Request, model: type[M]) -> M:
     """The request body as JSON validated by `model`; Invalid naming each bad element.
 
@@ -108,7 +121,7 @@ async def json_body(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise AdapterError([error("value", _location(e["loc"]), e["msg"])
+        raise AdapterError([error(unreadable(request, e["type"]), _location(e["loc"]), e["msg"])
                             for e in exc.errors()]) from None
 
 

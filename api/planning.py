@@ -47,8 +47,8 @@ ANSWER_BODY = json_request_body(AnswerIn, required=False)
 
 
 async def answer_reason(request: Request) -> str | None:
-    """The reason an answer's body gives: None when there is no body; 400/422 for a body
-    that is not an AnswerIn object."""
+    """The reason an answer's body gives: None when there is no body; for a body that is not an
+    AnswerIn object, 422 (400 on a FHIR endpoint, `api.fhir_body.unreadable`)."""
     return (await json_body(request, AnswerIn)).reason if await request.body() else None
 
 
