@@ -36,7 +36,7 @@ from streams.recovery import Reconciler, RollupRefresher
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue
 from streams.store import StoreStage
-from streams.transport import transport
+from streams.transport import Transport
 
 log = structlog.get_logger()
 # The name the worker's database sessions carry (pg_stat_activity.application_name).
@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.kafka_replication_factor,
         Worker=Worker,
     )
-    app.transport = transport(app, settings.stream_fetch_max_wait_ms)
+    app.transport = Transport(app, settings.stream_fetch_max_wait_ms)
 
     def topic(name: str) -> Any:
         return app.topic(name, key_serializer="raw", value_serializer="raw")
