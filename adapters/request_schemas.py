@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from adapters.base import Adapter
 from adapters.facility import healthcare_service_schema, location_schema, organization_schema
 from adapters.registry import registry
 
@@ -45,17 +46,31 @@ class Mapped(Protocol):
         ...
 
 
+def body_schema(adapter: Adapter) -> dict[str, Any]:
+    """What the adapter's push endpoint takes (also the OpenAPI document's request body)."""
+    if not isinstance(adapter, Documented):
+        raise TypeError(f"{adapter.source_format} is pushed at {adapter.path} but declares no "
+                        "request_schema()")
+    return adapter.request_schema()
+
+
+def mapping_schema(adapter: Adapter) -> dict[str, Any]:
+    """The mapping table an adapter that `needs_mapping` takes."""
+    if not isinstance(adapter, Mapped):
+        raise TypeError(f"{adapter.source_format} needs a mapping table but declares no "
+                        "mapping_schema()")
+    return adapter.mapping_schema()
+
+
 def request_schemas() -> dict[str, dict[str, Any]]:
     """Every request body schema, by its file name."""
     found: dict[str, dict[str, Any]] = {}
     for adapter in registry().values():
         if adapter.path is None:
             continue
-        if not isinstance(adapter, Documented):
-            raise TypeError(f"{adapter.source_format} is pushed but declares no request_schema()")
-        found[file_name(adapter.source_format)] = adapter.request_schema()
-        if isinstance(adapter, Mapped):
-            found[file_name(f"{adapter.source_format}.mapping")] = adapter.mapping_schema()
+        found[file_name(adapter.source_format)] = body_schema(adapter)
+        if adapter.needs_mapping:
+            found[file_name(f"{adapter.source_format}.mapping")] = mapping_schema(adapter)
     found[file_name("fhir-r4/Organization")] = organization_schema()
     found[file_name("fhir-r4/Location")] = location_schema()
     found[file_name("fhir-r4/HealthcareService")] = healthcare_service_schema()

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from adapters import Adapter, registry
 from adapters.base import Payload
+from adapters.request_schemas import body_schema
 from api.access import PROVIDER, Access, AuditDep, PrincipalDep, add_route
 from api.contract import OUTCOME_REF, FhirJSONResponse, refusal
 from api.deps import ConnDep, LocationsDep, ProducerDep, SettingsDep
@@ -33,11 +34,7 @@ async def read_payload(request: Request, adapter: Adapter) -> Payload:
 
 def _openapi_body(adapter: Adapter) -> dict[str, object]:
     """The body the adapter reads, as its JSON Schema says (FHIR is also taken as plain JSON)."""
-    request_schema = getattr(adapter, "request_schema", None)
-    if request_schema is None:
-        raise TypeError(f"{adapter.source_format} is pushed at {adapter.path} but declares no "
-                        "request_schema()")
-    schema = request_schema()
+    schema = body_schema(adapter)
     media_types = [adapter.media_type] + (["application/json"]
                                           if adapter.media_type == FHIR_JSON else [])
     return {"requestBody": {"required": True, "content": {

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from adapters import adapter_for, registry
 from adapters.facility import MAX_NAME_CHARS
+from adapters.request_schemas import mapping_schema as adapter_mapping_schema
 from api.access import PROVIDER, REGISTRATION_READERS, Access, AuditDep, PrincipalDep, add_route
 from api.contract import refusal
 from api.deps import ConnDep
@@ -152,8 +153,8 @@ async def read_mapping(location_id: LocationId, source_format: SourceFormat, con
 
 def mapping_schema() -> dict[str, Any]:
     """The mapping tables of every source format that takes one (by its adapter)."""
-    schemas: list[dict[str, Any]] = [getattr(adapter, "mapping_schema", dict)()
-                                     for adapter in registry().values() if adapter.needs_mapping]
+    schemas = [adapter_mapping_schema(adapter) for adapter in registry().values()
+               if adapter.needs_mapping]
     return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
 
 
