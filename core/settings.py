@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # with a replicated Kafka (acks=all, min.insync.replicas >= 2) it can be switched off.
     ingest_write_ahead: bool = True
     reconcile_seconds: float = Field(default=3.0, gt=0)
+    # A halted worker that has not stopped after this long exits anyway (streams/app.py).
+    halt_grace_seconds: float = Field(default=30.0, gt=0)
     # How often the plain path's roll-ups catch up with the buckets the writes touched.
     rollup_refresh_seconds: float = Field(default=1.0, gt=0)
     # How often the live state's documents catch up with the locations the writes marked

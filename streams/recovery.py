@@ -3,10 +3,15 @@
 The reconciler sends archived messages the broker lost again, unmapped (the store stage maps
 them; writes are idempotent, so a message stored twice changes nothing). A message is lost when
 (storage/archive.py):
-- the ingest topic's log ends below an end offset seen before (remembered in PostgreSQL): the
-  broker lost its log (the embedded broker keeps it in memory only; a real cluster can lose one
-  to an unclean leader election). Everything unprocessed is sent again, and a worker whose
-  consumer read the old log halts, so that it reads the new one from its beginning;
+- the ingest topic's log ends below an end offset seen before (remembered in PostgreSQL), or
+  below where this worker's consumer has already read: the broker lost its log (the embedded
+  broker keeps it in memory only; a real cluster can lose one to an unclean leader election).
+  Everything unprocessed is sent again, and a worker whose consumer read the old log halts, so
+  that it reads the new one from its beginning. The consumer's own position is the signal that
+  cannot be missed: the end offsets seen are remembered only every few seconds, and a new log
+  that grows past them before the next round hides the loss, while a consumer stays past the
+  new log's end until the log grows past it (Kafka answers such a fetch with "offset out of
+  range", the embedded broker with nothing) and skips what the new log holds below it;
 - a later message of its location was stored (one location's messages are stored in order);
 - it waited longer than LOST_AFTER while this worker has caught up with its partitions.
 One worker at a time reconciles (an advisory lock).
@@ -46,6 +51,9 @@ OVERTAKEN_BY = timedelta(seconds=5)
 LOST_AFTER = timedelta(minutes=2)
 Send = Callable[[bytes, bytes], Awaitable[Any]]
 CaughtUp = Callable[[], Awaitable[bool]]
+# Per ingest partition this worker holds: the offset its consumer reads next, and the end of the
+# log in the consumer's last fetch answer.
+ReadPositions = Callable[[], Awaitable[dict[int, tuple[int, int]]]]
 
 
 def end_offsets(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> dict[int, int] | None:
@@ -67,21 +75,30 @@ def lost_partitions(seen: dict[int, int], now: dict[int, int]) -> list[int]:
     return sorted(p for p, high in seen.items() if now.get(p, 0) < high)
 
 
+def read_past_end(read: dict[int, tuple[int, int]]) -> list[int]:
+    """Partitions where the consumer reads next beyond the end of the log its last fetch saw:
+    what it read came from a log that is gone. (The end a fetch answer carries, not the broker's
+    end offsets: tansu answers those with the first offset of the log's last batch.)"""
+    return sorted(p for p, (position, end) in read.items() if position > end)
+
+
 class Reconciler:
     """Finds broker log loss and sends the archived, unprocessed messages again."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], bootstrap_servers: str, topic: str,
-                 send: Send, halt: Halt, caught_up: CaughtUp) -> None:
+                 send: Send, halt: Halt, caught_up: CaughtUp, read: ReadPositions) -> None:
         self._pool = pool
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._send = send
         self._halt = halt
         self._caught_up = caught_up
+        self._read = read
         self._consumed_since: dict[int, int] | None = None  # what this process has seen
 
     async def run_once(self) -> int:
         """One round; returns how many messages were sent again."""
+        read = await self._read()
         try:
             now = await asyncio.to_thread(end_offsets, self._bootstrap, self._topic)
         except KafkaException as exc:
@@ -96,13 +113,15 @@ class Reconciler:
             if not (row and row[0]):
                 return 0
             try:
-                return await self._reconcile(conn, now)
+                return await self._reconcile(conn, now, read)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (RECONCILE_LOCK,))
 
-    async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: dict[int, int]) -> int:
+    async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: dict[int, int],
+                         read: dict[int, tuple[int, int]]) -> int:
         seen = await archive.watermarks(conn, topic=self._topic)
-        lost = lost_partitions(seen, now)
+        past_end = read_past_end(read)
+        lost = sorted(set(lost_partitions(seen, now)) | set(past_end))
         if not lost:
             await archive.remember_watermarks(conn, topic=self._topic, highs=now)
             await conn.commit()
@@ -112,11 +131,12 @@ class Reconciler:
                 sent += await self._resend(conn, archive.stale(conn, LOST_AFTER), "waited")
             return sent
         BROKER_LOG_LOSSES.inc()
-        log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen, now=now)
+        log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen, now=now,
+                  read_past_end=past_end)
         sent = await self._resend(conn, archive.unprocessed(conn), "log lost")
         await archive.remember_watermarks(conn, topic=self._topic, highs=now, reset=True)
         await conn.commit()
-        if self._consumed_since is not None:
+        if self._consumed_since is not None or past_end:
             # This worker's consumer read the old log: faust would skip the new one's first
             # offsets. Start again (the supervisor restarts the process).
             await self._halt(StageHalted("the broker lost the ingest topic's log; restarting "

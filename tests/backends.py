@@ -48,7 +48,7 @@ class Backend:
             self.url, **pglite.connect_kwargs(), **kwargs)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -59,7 +59,7 @@ def _free_port() -> int:
 def timescale_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated TimescaleDB (PGlite) for the session; stopped by PID afterwards."""
     state_dir = tmp_path_factory.mktemp("pglite")
-    port = int(os.environ.get("TEST_PGLITE_PORT") or _free_port())
+    port = int(os.environ.get("TEST_PGLITE_PORT") or free_port())
     url = pglite.start(state_dir, port)
     try:
         migrate(url)

@@ -178,11 +178,12 @@ def _says_down(stack: StackConfig, part: str) -> bool:
 
 
 def run_fault(stack: StackConfig, stream: Pushes, name: str,
-              health_part: str | None = None) -> float:
+              health_part: str | None = None, hold_until_refused: bool = False) -> float:
     """Let pushes flow, kill `name`, wait for pushes to be accepted again; returns how many
     seconds after the kill the first push was accepted again. With `health_part`, the
-    supervisor is held until /healthz has said that part is down: on a busy machine a quick
-    restart could otherwise fall between two samples."""
+    supervisor is held until /healthz has said that part is down (and, with
+    `hold_until_refused`, until a push was refused): on a busy machine a quick restart could
+    otherwise fall between two samples or two pushes."""
     wait_for(lambda: len(stream.accepted) >= 30, timeout=60, what="pushes before the fault")
     before = max(stream.accepted)
     supervisor = processes.find(stack.pid_dir, "supervisor")
@@ -194,6 +195,8 @@ def run_fault(stack: StackConfig, stream: Pushes, name: str,
         if health_part is not None:
             wait_for(lambda: _says_down(stack, health_part), timeout=60,
                      what=f"/healthz naming the {health_part} down")
+        if hold_until_refused:
+            wait_for(lambda: bool(stream.failed), timeout=60, what="a push refused")
     finally:
         if health_part is not None:
             os.kill(supervisor.pid, signal.SIGCONT)
@@ -223,7 +226,7 @@ def test_a_database_killed_mid_write_loses_no_accepted_report(
     stack: StackConfig, pushes: tuple[Pushes, Health], db: psycopg.Connection[Any],
 ) -> None:
     stream, health = pushes
-    run_fault(stack, stream, "postgres", health_part="database")
+    run_fault(stack, stream, "postgres", health_part="database", hold_until_refused=True)
     assert stream.failed, "a database outage must refuse pushes (503), not accept them"
     assert all(reason.startswith(("503", "Read", "Remote")) for reason in stream.failed.values())
     assert health.said_down("database"), health.samples[-20:]

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import aiokafka
 import pytest
+from faust.transport import consumer as faust_consumer_module
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from core.settings import Settings
 from streams.app import Worker, create_app
+from streams.recovery import lost_partitions, read_past_end
 
 
 @pytest.mark.parametrize("level", [logging.WARNING, logging.ERROR, logging.CRITICAL])
@@ -52,3 +57,43 @@ def test_the_worker_consumer_waits_for_records_as_long_as_the_setting_says() -> 
     assert asyncio.run(built_wait()) == 77
     assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(
         aiokafka.AIOKafkaConsumer.start)
+
+
+def test_the_committed_offsets_faust_seeks_to_pass_through_the_transport() -> None:
+    """After an assignment faust seeks to the committed offsets through its consumer thread's
+    `seek_to_committed` and remembers what it returns; the transport's override keeps each
+    within its partition's log (streams/transport.py). If faust stops calling it, this fails
+    rather than a worker waiting past the end of a lost log again."""
+    app = create_app(Settings())
+    faust_consumer: Any = app.consumer
+    assert type(faust_consumer._thread).seek_to_committed is not (  # noqa: SLF001
+        faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed)
+    assert "await self.seek_to_committed()" in inspect.getsource(
+        faust_consumer_module.Consumer.perform_seek)
+    assert "await self._thread.seek_to_committed()" in inspect.getsource(
+        faust_consumer_module.ThreadDelegateConsumer.seek_to_committed)
+
+
+def test_a_log_ending_before_an_offset_seen_or_read_is_lost() -> None:
+    """The reconciler compares the broker's end offsets with the ones it remembered, and where
+    this worker's consumer reads next with the end its last fetch saw (streams/recovery.py): a
+    consumer past the end of the new log would otherwise wait, storing nothing, until the new
+    log grows past it."""
+    now = {0: 21, 1: 5, 2: 0}
+    assert lost_partitions({0: 29, 1: 5}, now) == [0]  # the log ended at 29 before
+    assert lost_partitions({0: 21, 1: 4}, now) == []  # at or before the end: nothing lost
+    assert lost_partitions({3: 1}, now) == [3]  # the partition is gone with the log
+    assert read_past_end({0: (29, 21), 1: (5, 5), 2: (0, 7)}) == [0]
+    assert read_past_end({}) == []
+
+
+def test_a_halted_worker_that_does_not_stop_exits_with_its_logs_written() -> None:
+    """faust's stop after a crash can hang; the supervisor restarts only a worker that exits."""
+    script = ("import time\nfrom core.logs import configure_logging\n"
+              "from streams.app import _exit_if_stuck\n"
+              "configure_logging('INFO', process='streams')\n"
+              "_exit_if_stuck(0.2)\ntime.sleep(60)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=50, check=False)
+    assert done.returncode == 70
+    assert '"event": "halt_stuck"' in done.stdout + done.stderr
