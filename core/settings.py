@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     dlq_max_consecutive: int = Field(default=1000, ge=1)
     # How long the broker may hold the worker's fetch when no record waits (streams/transport.py:
     # the embedded broker answers only when the wait is over, so this bounds the delay).
-    stream_fetch_max_wait_ms: int = Field(default=1500, ge=1, le=1500)
+    stream_fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     # The store stage's batches: messages per transaction, and the longest wait to fill one.
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.05, gt=0)
