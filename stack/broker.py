@@ -78,21 +78,24 @@ def create_topics(settings: Settings, *, repair: bool = False) -> None:
         wrong = [name for name, spec in specs.items()
                  if repair and existing.get(name, spec.partitions) != spec.partitions]
         if wrong:
-            _wait_all(admin.delete_topics(wrong, operation_timeout=15), "delete")
+            _wait_all(admin.delete_topics(wrong, operation_timeout=15), "delete",
+                      tolerated="UNKNOWN_TOPIC")
         missing = [spec for name, spec in specs.items() if name not in existing or name in wrong]
         if not missing:
             return
         _wait_all(admin.create_topics([
             NewTopic(spec.name, num_partitions=spec.partitions,
                      replication_factor=settings.kafka_replication_factor, config=spec.config)
-            for spec in missing]), "create")
+            for spec in missing]), "create", tolerated="TOPIC_ALREADY_EXISTS")
     raise RuntimeError("the broker kept topics with other partition counts than declared")
 
 
-def _wait_all(futures: dict[str, Any], what: str) -> None:
+def _wait_all(futures: dict[str, Any], what: str, *, tolerated: str) -> None:
+    """Wait for each topic operation; an error naming `tolerated` is what a race with another
+    client gives (it created or deleted the topic first), and the caller looks again."""
     for name, future in futures.items():
         try:
             future.result(timeout=15)
         except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc) and "UNKNOWN_TOPIC" not in str(exc):
+            if tolerated not in str(exc):
                 raise RuntimeError(f"could not {what} topic {name}: {exc}") from exc

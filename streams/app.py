@@ -36,7 +36,7 @@ from streams.events import EventSender, StaleWatcher
 from streams.live_state import LiveStateRefresher
 from streams.lsiv import register_lsiv
 from streams.planning import PlanningTimer
-from streams.recovery import Reconciler, RollupRefresher
+from streams.recovery import Read, Reconciler, RollupRefresher
 from streams.sink import Sink
 from streams.stage import DeadLetterQueue
 from streams.store import StoreStage
@@ -148,24 +148,10 @@ def create_app(settings: Settings) -> faust.App:
     async def send(key: bytes, value: bytes) -> Any:
         return await ingest.send(key=key, value=value)
 
-    async def caught_up() -> bool:
-        """Whether this worker has read all there is on its ingest partitions (False when it
-        cannot tell, e.g. in the middle of a rebalance)."""
-        try:
-            held = [tp for tp in app.consumer.assignment() if tp.topic == ingest_topic(settings)]
-            highwaters = await app.consumer.highwaters(*held)
-            for tp in held:
-                position = await app.consumer.position(tp)
-                if position is None or position < highwaters.get(tp, 0):
-                    return False
-        except Exception:  # noqa: BLE001 - partitions move during a rebalance: not caught up
-            return False
-        return True
-
-    async def read_positions() -> dict[int, tuple[int, int]]:
+    async def read_positions() -> Read | None:
         """Per ingest partition held, the offset the consumer reads next and the log's end in
-        its last fetch answer (empty when it cannot tell, e.g. in the middle of a rebalance)."""
-        read: dict[int, tuple[int, int]] = {}
+        its last fetch answer (None when it cannot tell, e.g. in the middle of a rebalance)."""
+        read: Read = {}
         try:
             for tp in app.consumer.assignment():
                 if tp.topic != ingest_topic(settings):
@@ -173,14 +159,15 @@ def create_app(settings: Settings) -> faust.App:
                 position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
                 # After the position: an end read later can only be further on the same log.
                 end = app.consumer.highwater(tp)
-                if position is not None and end is not None:
-                    read[tp.partition] = (position, end)
+                if position is None:
+                    return None
+                read[tp.partition] = (position, end)
         except Exception:  # noqa: BLE001 - partitions move during a rebalance: nothing known
-            return {}
+            return None
         return read
 
     reconciler = Reconciler(pool, settings.kafka_bootstrap_servers, ingest_topic(settings),
-                            send, halt, caught_up, read_positions)
+                            send, halt, read_positions)
     refresher = RollupRefresher(pool)
     live_state = LiveStateRefresher(pool)
     watcher = StaleWatcher(sink, events)

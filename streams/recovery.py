@@ -14,6 +14,8 @@ them; writes are idempotent, so a message stored twice changes nothing). A messa
   range", the embedded broker with nothing) and skips what the new log holds below it;
 - a later message of its location was stored (one location's messages are stored in order);
 - it waited longer than LOST_AFTER while this worker has caught up with its partitions.
+Both the loss and "caught up" are read from one place: per ingest partition, where the worker's
+consumer reads next and the log's end in its last fetch answer (`Read`).
 One worker at a time reconciles (an advisory lock).
 """
 
@@ -50,10 +52,11 @@ OVERTAKEN_BY = timedelta(seconds=5)
 # Unprocessed this long while the worker has nothing left to read: lost.
 LOST_AFTER = timedelta(minutes=2)
 Send = Callable[[bytes, bytes], Awaitable[Any]]
-CaughtUp = Callable[[], Awaitable[bool]]
 # Per ingest partition this worker holds: the offset its consumer reads next, and the end of the
-# log in the consumer's last fetch answer.
-ReadPositions = Callable[[], Awaitable[dict[int, tuple[int, int]]]]
+# log in the consumer's last fetch answer (None before the first answer).
+Read = dict[int, tuple[int, int | None]]
+# None when the worker cannot tell (e.g. in the middle of a rebalance).
+ReadPositions = Callable[[], Awaitable[Read | None]]
 
 
 def end_offsets(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> dict[int, int] | None:
@@ -75,24 +78,31 @@ def lost_partitions(seen: dict[int, int], now: dict[int, int]) -> list[int]:
     return sorted(p for p, high in seen.items() if now.get(p, 0) < high)
 
 
-def read_past_end(read: dict[int, tuple[int, int]]) -> list[int]:
+def read_past_end(read: Read | None) -> list[int]:
     """Partitions where the consumer reads next beyond the end of the log its last fetch saw:
     what it read came from a log that is gone. (The end a fetch answer carries, not the broker's
     end offsets: tansu answers those with the first offset of the log's last batch.)"""
-    return sorted(p for p, (position, end) in read.items() if position > end)
+    return sorted(p for p, (position, end) in (read or {}).items()
+                  if end is not None and position > end)
+
+
+def caught_up(read: Read | None) -> bool:
+    """Whether the consumer has read all its last fetch answers said there is (False when it
+    cannot tell, or before a partition's first answer)."""
+    return read is not None and all(end is not None and position >= end
+                                    for position, end in read.values())
 
 
 class Reconciler:
     """Finds broker log loss and sends the archived, unprocessed messages again."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], bootstrap_servers: str, topic: str,
-                 send: Send, halt: Halt, caught_up: CaughtUp, read: ReadPositions) -> None:
+                 send: Send, halt: Halt, read: ReadPositions) -> None:
         self._pool = pool
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._send = send
         self._halt = halt
-        self._caught_up = caught_up
         self._read = read
         self._consumed_since: dict[int, int] | None = None  # what this process has seen
 
@@ -118,7 +128,7 @@ class Reconciler:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (RECONCILE_LOCK,))
 
     async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: dict[int, int],
-                         read: dict[int, tuple[int, int]]) -> int:
+                         read: Read | None) -> int:
         seen = await archive.watermarks(conn, topic=self._topic)
         past_end = read_past_end(read)
         lost = sorted(set(lost_partitions(seen, now)) | set(past_end))
@@ -127,7 +137,7 @@ class Reconciler:
             await conn.commit()
             self._consumed_since = self._consumed_since or now
             sent = await self._resend(conn, archive.behind(conn, OVERTAKEN_BY), "overtaken")
-            if await self._caught_up():
+            if caught_up(read):
                 sent += await self._resend(conn, archive.stale(conn, LOST_AFTER), "waited")
             return sent
         BROKER_LOG_LOSSES.inc()

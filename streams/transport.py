@@ -49,36 +49,42 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """The committed offsets, each no further than the end of the log the broker has."""
         committed = await super().seek_to_committed()
-        return cast(Mapping[TP, int], await self.call_thread(self._within_the_log, committed))
+        if self.worker_consumer is None:
+            return committed
+        within = await self.call_thread(within_the_log, self.worker_consumer, committed)
+        return cast(Mapping[TP, int], within)
 
-    async def _within_the_log(self, committed: Mapping[Any, int | None]) -> dict[Any, int | None]:
-        """A committed offset beyond the end of its partition's log was committed on a log the
-        broker lost (the worker commits what it read on the old log to the new broker before
-        it finds out). faust would wait there, storing nothing, until the new log grows past it,
-        and then skip what the new log holds below it. Such a partition starts at its log's
-        beginning instead, committed so, as Kafka's "offset out of range" reset would do.
 
-        The end is the high watermark of a fetch answer. tansu answers a ListOffsets request for
-        the latest offset with the first offset of the log's last batch, which is below the end
-        whenever that batch holds more than one record; it only says which partitions to look at.
-        """
-        consumer = self.worker_consumer
-        held = [tp for tp, offset in committed.items() if offset]
-        if consumer is None or not held:
-            return dict(committed)
-        listed = await consumer.end_offsets(held)
-        suspect = [tp for tp in held if (committed[tp] or 0) > listed[tp]]
-        ends = await _fetched_ends(consumer, suspect)
-        past = [tp for tp in suspect if tp in ends and (committed[tp] or 0) > ends[tp]]
-        if not past:
-            return dict(committed)
-        starts = await consumer.beginning_offsets(past)
-        for tp in past:
-            consumer.seek(tp, starts[tp])
-        await consumer.commit({tp: OffsetAndMetadata(starts[tp], "") for tp in past})
-        log.warning("committed_offset_past_log_end", partitions={
-            f"{tp.topic}:{tp.partition}": [committed[tp], ends[tp]] for tp in past})
-        return {**committed, **{tp: starts[tp] for tp in past}}
+async def within_the_log(consumer: aiokafka.AIOKafkaConsumer,
+                         committed: Mapping[Any, int | None]) -> dict[Any, int | None]:
+    """`committed` (the offsets `consumer` was sought to), each no further than its log's end.
+
+    A committed offset beyond the end of its partition's log was committed on a log the broker
+    lost (the worker commits what it read on the old log to the new broker before it finds out).
+    faust would wait there, storing nothing, until the new log grows past it, and then skip what
+    the new log holds below it. Such a partition starts at its log's beginning instead,
+    committed so, as Kafka's "offset out of range" reset would do.
+
+    The end is the high watermark of a fetch answer. tansu answers a ListOffsets request for the
+    latest offset with the first offset of the log's last batch, which is below the end whenever
+    that batch holds more than one record; it only says which partitions to look at.
+    """
+    held = [tp for tp, offset in committed.items() if offset]
+    if not held:
+        return dict(committed)
+    listed = await consumer.end_offsets(held)
+    suspect = [tp for tp in held if (committed[tp] or 0) > listed[tp]]
+    ends = await _fetched_ends(consumer, suspect)
+    past = [tp for tp in suspect if tp in ends and (committed[tp] or 0) > ends[tp]]
+    if not past:
+        return dict(committed)
+    starts = await consumer.beginning_offsets(past)
+    for tp in past:
+        consumer.seek(tp, starts[tp])
+    await consumer.commit({tp: OffsetAndMetadata(starts[tp], "") for tp in past})
+    log.warning("committed_offset_past_log_end", partitions={
+        f"{tp.topic}:{tp.partition}": [committed[tp], ends[tp]] for tp in past})
+    return {**committed, **{tp: starts[tp] for tp in past}}
 
 
 async def _fetched_ends(consumer: aiokafka.AIOKafkaConsumer, partitions: list[Any],

@@ -16,7 +16,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from core.settings import Settings
 from streams.app import Worker, create_app
-from streams.recovery import lost_partitions, read_past_end
+from streams.recovery import caught_up, lost_partitions, read_past_end
 
 
 @pytest.mark.parametrize("level", [logging.WARNING, logging.ERROR, logging.CRITICAL])
@@ -83,8 +83,18 @@ def test_a_log_ending_before_an_offset_seen_or_read_is_lost() -> None:
     assert lost_partitions({0: 29, 1: 5}, now) == [0]  # the log ended at 29 before
     assert lost_partitions({0: 21, 1: 4}, now) == []  # at or before the end: nothing lost
     assert lost_partitions({3: 1}, now) == [3]  # the partition is gone with the log
-    assert read_past_end({0: (29, 21), 1: (5, 5), 2: (0, 7)}) == [0]
+    assert read_past_end({0: (29, 21), 1: (5, 5), 2: (0, 7), 3: (4, None)}) == [0]
     assert read_past_end({}) == []
+    assert read_past_end(None) == []  # cannot tell
+
+
+def test_caught_up_means_every_partition_read_to_its_fetched_end() -> None:
+    """The reconciler sends a message that waited LOST_AFTER again only while caught up."""
+    assert caught_up({0: (5, 5), 1: (7, 7)})
+    assert caught_up({})  # holding no partition: nothing to read
+    assert not caught_up({0: (5, 5), 1: (6, 7)})
+    assert not caught_up({0: (5, None)})  # no fetch answer yet
+    assert not caught_up(None)  # cannot tell (a rebalance)
 
 
 def test_a_halted_worker_that_does_not_stop_exits_with_its_logs_written() -> None:
