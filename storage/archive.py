@@ -168,3 +168,24 @@ async def remember_watermarks(conn: Conn, *, topic: str, highs: dict[int, int],
             "INSERT INTO broker_watermark (topic, partition, high) VALUES (%s, %s, %s)"
             f" ON CONFLICT (topic, partition) DO UPDATE SET high = {keep}, seen_at = now()",
             [(topic, partition, high) for partition, high in highs.items()])
+
+
+async def log_identity(conn: Conn, *, topic: str,
+                       window: timedelta) -> tuple[str | None, bool]:
+    """The id of `topic`'s log last seen, and whether a log of it was found lost within
+    `window`."""
+    cur = await conn.execute(
+        "SELECT topic_id, coalesce(lost_at > now() - %s::interval, false) FROM broker_log"
+        " WHERE topic = %s", (window, topic))
+    row = await cur.fetchone()
+    return (None, False) if row is None else (row[0], bool(row[1]))
+
+
+async def remember_log(conn: Conn, *, topic: str, topic_id: str, lost: bool = False) -> None:
+    """Remember the id of `topic`'s log (`lost`: and that a log was found lost just now)."""
+    await conn.execute(
+        "INSERT INTO broker_log (topic, topic_id, lost_at)"
+        " VALUES (%(topic)s, %(id)s, CASE WHEN %(lost)s THEN now() END)"
+        " ON CONFLICT (topic) DO UPDATE SET topic_id = EXCLUDED.topic_id, seen_at = now(),"
+        " lost_at = coalesce(EXCLUDED.lost_at, broker_log.lost_at)",
+        {"topic": topic, "id": topic_id, "lost": lost})

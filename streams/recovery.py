@@ -3,17 +3,22 @@
 The reconciler sends archived messages the broker lost again, unmapped (the store stage maps
 them; writes are idempotent, so a message stored twice changes nothing). A message is lost when
 (storage/archive.py):
-- the ingest topic's log ends below an end offset seen before (remembered in PostgreSQL), or
-  below where this worker's consumer has already read: the broker lost its log (the embedded
-  broker keeps it in memory only; a real cluster can lose one to an unclean leader election).
-  Everything unprocessed is sent again, and a worker whose consumer read the old log halts, so
-  that it reads the new one from its beginning. The consumer's own position is the signal that
-  cannot be missed: the end offsets seen are remembered only every few seconds, and a new log
-  that grows past them before the next round hides the loss, while a consumer stays past the
-  new log's end until the log grows past it (Kafka answers such a fetch with "offset out of
-  range", the embedded broker with nothing) and skips what the new log holds below it;
+- the broker lost the ingest topic's log (the embedded broker keeps it in memory only; a real
+  cluster can lose one to an unclean leader election, an operator can delete the topic). Found
+  by any of: the topic has a new id (a broker gives a topic a new id each time it creates it;
+  the id seen last is remembered in PostgreSQL); its log ends below an end offset seen before;
+  this worker's consumer reads beyond the log's end. Everything unprocessed is sent again, and
+  a worker whose consumer read the old log halts, so that it reads the new one from its
+  beginning. The id is the signal that cannot be missed; the end offsets are remembered only
+  every few seconds, and a new log that grows past them before the next round hides the loss;
+  a consumer past the new log's end stays there until the log grows past it (Kafka answers such
+  a fetch with "offset out of range", the embedded broker with nothing) and skips what the new
+  log holds below it;
 - a later message of its location was stored (one location's messages are stored in order);
-- it waited longer than LOST_AFTER while this worker has caught up with its partitions.
+- it waited longer than LOST_AFTER while this worker has caught up with its partitions; only
+  LOST_AFTER_LOSS within LOSS_WINDOW after a loss: a worker that read the old log may have
+  committed its offsets to the new broker before it found out, and the worker that takes the
+  partition next starts there, skipping what the new log holds below them.
 Both the loss and "caught up" are read from one place: per ingest partition, where the worker's
 consumer reads next and the log's end in its last fetch answer (`Read`).
 One worker at a time reconciles (an advisory lock).
@@ -23,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 import structlog
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicCollection, TopicPartition
+from confluent_kafka import admin as kafka_admin
 from psycopg_pool import AsyncConnectionPool
 
 from core.ingest import encode, ingest_message
@@ -51,6 +58,9 @@ RECONCILE_LOCK = 727_003
 OVERTAKEN_BY = timedelta(seconds=5)
 # Unprocessed this long while the worker has nothing left to read: lost.
 LOST_AFTER = timedelta(minutes=2)
+# Within LOSS_WINDOW after a broker lost the log: unprocessed this long while caught up: skipped.
+LOST_AFTER_LOSS = timedelta(seconds=10)
+LOSS_WINDOW = timedelta(minutes=5)
 Send = Callable[[bytes, bytes], Awaitable[Any]]
 # Per ingest partition this worker holds: the offset its consumer reads next, and the end of the
 # log in the consumer's last fetch answer (None before the first answer).
@@ -59,18 +69,30 @@ Read = dict[int, tuple[int, int | None]]
 ReadPositions = Callable[[], Awaitable[Read | None]]
 
 
-def end_offsets(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> dict[int, int] | None:
-    """The end offset of every partition of `topic`; None when the topic does not exist."""
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "zc-watermarks",
-                         "enable.auto.commit": False})
+@dataclass(frozen=True)
+class Log:
+    """The ingest topic's log as the broker has it now: its id and each partition's end."""
+
+    topic_id: str
+    ends: dict[int, int]
+
+
+def current_log(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> Log | None:
+    """`topic`'s id and the end offset of each of its partitions; None when it does not exist."""
+    admin = kafka_admin.AdminClient({"bootstrap.servers": bootstrap_servers})
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
+        described = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout)
+        topic_info = described[topic].result()
+    except KafkaException as exc:
+        if exc.args and exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
             return None
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
-                for p in metadata.partitions}
-    finally:
-        consumer.close()
+        raise
+    # confluent leaves OffsetSpec out of the package's __all__ and untyped.
+    latest = kafka_admin.OffsetSpec.latest()  # type: ignore[attr-defined,no-untyped-call]
+    listed = admin.list_offsets({TopicPartition(topic, p.id): latest
+                                 for p in topic_info.partitions}, request_timeout=timeout)
+    return Log(str(topic_info.topic_id),
+               {tp.partition: answer.result().offset for tp, answer in listed.items()})
 
 
 def lost_partitions(seen: dict[int, int], now: dict[int, int]) -> list[int]:
@@ -84,6 +106,17 @@ def read_past_end(read: Read | None) -> list[int]:
     end offsets: tansu answers those with the first offset of the log's last batch.)"""
     return sorted(p for p, (position, end) in (read or {}).items()
                   if end is not None and position > end)
+
+
+def replaced(seen_id: str | None, now: Log) -> bool:
+    """Whether the topic was created again since its id `seen_id` was remembered."""
+    return seen_id is not None and seen_id != now.topic_id
+
+
+def waited_too_long(recently_lost: bool) -> timedelta:
+    """How long an unprocessed message may wait, while the worker is caught up, before it is
+    taken for lost: shorter for a while after a loss (see the module)."""
+    return LOST_AFTER_LOSS if recently_lost else LOST_AFTER
 
 
 def caught_up(read: Read | None) -> bool:
@@ -110,7 +143,7 @@ class Reconciler:
         """One round; returns how many messages were sent again."""
         read = await self._read()
         try:
-            now = await asyncio.to_thread(end_offsets, self._bootstrap, self._topic)
+            now = await asyncio.to_thread(current_log, self._bootstrap, self._topic)
         except KafkaException as exc:
             log.warning("reconcile_broker_unreachable", error=str(exc))
             return 0
@@ -127,24 +160,31 @@ class Reconciler:
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (RECONCILE_LOCK,))
 
-    async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: dict[int, int],
+    async def _reconcile(self, conn: psycopg.AsyncConnection[Any], now: Log,
                          read: Read | None) -> int:
         seen = await archive.watermarks(conn, topic=self._topic)
+        seen_id, recently_lost = await archive.log_identity(conn, topic=self._topic,
+                                                            window=LOSS_WINDOW)
         past_end = read_past_end(read)
-        lost = sorted(set(lost_partitions(seen, now)) | set(past_end))
-        if not lost:
-            await archive.remember_watermarks(conn, topic=self._topic, highs=now)
+        lost = sorted(set(lost_partitions(seen, now.ends)) | set(past_end))
+        created_again = replaced(seen_id, now)
+        if not lost and not created_again:
+            await archive.remember_watermarks(conn, topic=self._topic, highs=now.ends)
+            await archive.remember_log(conn, topic=self._topic, topic_id=now.topic_id)
             await conn.commit()
-            self._consumed_since = self._consumed_since or now
+            self._consumed_since = self._consumed_since or now.ends
             sent = await self._resend(conn, archive.behind(conn, OVERTAKEN_BY), "overtaken")
             if caught_up(read):
-                sent += await self._resend(conn, archive.stale(conn, LOST_AFTER), "waited")
+                sent += await self._resend(
+                    conn, archive.stale(conn, waited_too_long(recently_lost)), "waited")
             return sent
         BROKER_LOG_LOSSES.inc()
-        log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen, now=now,
-                  read_past_end=past_end)
+        log.error("broker_log_lost", topic=self._topic, partitions=lost, seen=seen,
+                  now=now.ends, read_past_end=past_end, created_again=created_again,
+                  seen_id=seen_id, topic_id=now.topic_id)
         sent = await self._resend(conn, archive.unprocessed(conn), "log lost")
-        await archive.remember_watermarks(conn, topic=self._topic, highs=now, reset=True)
+        await archive.remember_watermarks(conn, topic=self._topic, highs=now.ends, reset=True)
+        await archive.remember_log(conn, topic=self._topic, topic_id=now.topic_id, lost=True)
         await conn.commit()
         if self._consumed_since is not None or past_end:
             # This worker's consumer read the old log: faust would skip the new one's first

@@ -1,6 +1,7 @@
 """What the embedded broker (tansu) does after it restarts empty, and how the platform copes:
 its topics as declared, not as tansu guessed; committed offsets of a lost log no further than
-the new log's end (streams/transport.py). Each test has a throwaway broker of its own."""
+the new log's end (streams/transport.py); a topic created again told by its id. Each test has
+a throwaway broker of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from core.settings import Settings
 from core.topics import all_topics
 from stack import broker, processes
+from streams.recovery import current_log
 from streams.transport import within_the_log
 from tests.backends import free_port
 
@@ -110,3 +112,18 @@ def test_a_committed_offset_at_the_log_end_stays(bootstrap: str) -> None:
     fetch answer 3; the offset is kept."""
     _one_partition_topic(bootstrap)
     assert asyncio.run(_commit_and_keep_within(bootstrap, 3)) == (3, 3, 3)
+
+
+def test_the_reconciler_sees_a_topic_created_again_by_its_new_id(bootstrap: str) -> None:
+    """What the reconciler reads of the ingest topic (streams/recovery.py): its id, which a
+    topic created again does not keep, and its partitions' ends; nothing for a missing topic."""
+    assert current_log(bootstrap, "t") is None
+    _one_partition_topic(bootstrap)
+    first = current_log(bootstrap, "t")
+    assert first is not None and first.ends == {0: 0}
+    assert current_log(bootstrap, "t") == first  # the same log: the same id
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.delete_topics(["t"])["t"].result(timeout=15)
+    _one_partition_topic(bootstrap)
+    again = current_log(bootstrap, "t")
+    assert again is not None and again.topic_id != first.topic_id

@@ -215,9 +215,19 @@ def test_a_broker_that_loses_its_log_loses_no_accepted_report(
     stack: StackConfig, pushes: tuple[Pushes, Health], db: psycopg.Connection[Any],
 ) -> None:
     stream, health = pushes
+
+    def log_seen() -> tuple[Any, ...] | None:
+        return db.execute("SELECT topic_id, lost_at FROM broker_log").fetchone()
+
+    # The reconciler knows the ingest topic's id before the kill: the new log's new id is the
+    # loss signal that no race hides (streams/recovery.py).
+    wait_for(lambda: log_seen() is not None, timeout=60, what="the ingest topic's id remembered")
+    old_id, _ = log_seen() or (None, None)
     back_after = run_fault(stack, stream, "broker", health_part="broker")
     assert back_after < 45
     check_every_202_stored_once(stream, db)
+    new_id, lost_at = log_seen() or (None, None)
+    assert new_id != old_id and lost_at is not None
     wait_for(lambda: httpx.get(f"{stack.api_url}/healthz").status_code == 200, timeout=60,
              what="healthy again")
 

@@ -16,7 +16,16 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from core.settings import Settings
 from streams.app import Worker, create_app
-from streams.recovery import caught_up, lost_partitions, read_past_end
+from streams.recovery import (
+    LOST_AFTER,
+    LOST_AFTER_LOSS,
+    Log,
+    caught_up,
+    lost_partitions,
+    read_past_end,
+    replaced,
+    waited_too_long,
+)
 
 
 @pytest.mark.parametrize("level", [logging.WARNING, logging.ERROR, logging.CRITICAL])
@@ -86,6 +95,24 @@ def test_a_log_ending_before_an_offset_seen_or_read_is_lost() -> None:
     assert read_past_end({0: (29, 21), 1: (5, 5), 2: (0, 7), 3: (4, None)}) == [0]
     assert read_past_end({}) == []
     assert read_past_end(None) == []  # cannot tell
+
+
+def test_a_topic_with_a_new_id_lost_its_log() -> None:
+    """A broker gives a topic a new id each time it creates it: the one signal of a lost log
+    that a new log growing past the old one's ends cannot hide."""
+    now = Log("new-id", {0: 40})
+    assert replaced("old-id", now)
+    assert not replaced("new-id", now)
+    assert not replaced(None, now)  # nothing remembered yet (a new database): nothing to compare
+
+
+def test_after_a_loss_a_skipped_message_is_sent_again_sooner() -> None:
+    """Offsets committed on the old log can skip part of the new one for a while after a loss;
+    the reconciler then takes a message unprocessed for LOST_AFTER_LOSS, not LOST_AFTER, for
+    lost."""
+    assert waited_too_long(recently_lost=True) == LOST_AFTER_LOSS
+    assert waited_too_long(recently_lost=False) == LOST_AFTER
+    assert LOST_AFTER_LOSS < LOST_AFTER
 
 
 def test_caught_up_means_every_partition_read_to_its_fetched_end() -> None:
