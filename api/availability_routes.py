@@ -1,14 +1,15 @@
 """Live availability and busyness for care coordination centres (ZCV): JSON, per location.
 
 The filters shared by the live queries (region and its neighbours, sector, item, a point and a
-radius) are parsed here once, as the dependency `LiveFiltersDep`. Each figure carries the
-consistency rules it breaks together with the location's other latest figures (`flags`),
-computed as the answer is built, from the rows of the same one query.
+radius) are parsed here once, as the dependency `live_filters_of` builds per category (its
+`item` lists what the category has). Each figure carries the consistency rules it breaks
+together with the location's other latest figures (`flags`), computed as the answer is built,
+from the rows of the same one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -20,8 +21,8 @@ from adapters.base import MAX_CLOCK_SKEW
 from api.access import CAPACITY_READERS, Access, PrincipalDep, add_route
 from api.deps import ConnDep
 from api.ownership import read_scope
-from core.figures import FigureFields, item_matches
-from core.geo import Point, parse_point
+from core.figures import FigureFields, item_filters, item_matches
+from core.geo import POINT_PATTERN, Point, parse_point
 from core.identity import Principal
 from core.planning import free_after_bookings, held_figure
 from core.refusals import Invalid
@@ -301,12 +302,14 @@ Neighbours = Annotated[bool, Query(description="also the regions bordering `regi
 SectorFilter = Annotated[str | None, Query(description="sector of the location: "
                                                        + ", ".join(SECTORS),
                                            json_schema_extra=SECTOR_CODES)]
-Item = Annotated[str | None, Query(
-    description="a definition code (`hospital.beds.ic.available`) or a prefix of whole "
-                "dot-separated segments (`hospital.beds.ic`, `vvt.beds.elv_palliative`)")]
+ITEM_TEXT = ("a definition code (`hospital.beds.ic.available`) or a prefix of whole "
+             "dot-separated segments (`hospital.beds.ic`, `vvt.beds.elv_palliative`)")
+Item = Annotated[str | None, Query(description=ITEM_TEXT)]
+# The document's pattern is the one parse_point applies (core/geo.py).
+POINT = {"pattern": POINT_PATTERN}
 Near = Annotated[str | None, Query(
     description="`latitude,longitude` (WGS84): order by distance to this point",
-    examples=["52.0907,5.1214"])]
+    examples=["52.0907,5.1214"], json_schema_extra=POINT)]
 RadiusKm = Annotated[float | None, Query(gt=0, le=500,
                                          description="only within this many km of `near`")]
 
@@ -333,14 +336,21 @@ def live_filters(region: Region = None, neighbours: Neighbours = False,
                        radius_km=radius_km)
 
 
-async def live_filters_dep(region: Region = None, neighbours: Neighbours = False,
-                           sector: SectorFilter = None, item: Item = None, near: Near = None,
-                           radius_km: RadiusKm = None) -> LiveFilters:
-    """`live_filters` as a dependency (async: a plain def would cost a thread hop)."""
-    return live_filters(region, neighbours, sector, item, near, radius_km)
+def live_filters_of(category: str) -> Callable[..., Awaitable[LiveFilters]]:
+    """`live_filters` as a dependency of the endpoint of one category: its `item` parameter
+    lists the codes and prefixes the category has (what `check_item` takes), so the document
+    says which filters exist."""
+    items = {"enum": item_filters(category_codes(category))}
 
+    async def dependency(region: Region = None, neighbours: Neighbours = False,
+                         sector: SectorFilter = None,
+                         item: str | None = Query(None, description=ITEM_TEXT,  # noqa: B008
+                                                  json_schema_extra=items),
+                         near: Near = None, radius_km: RadiusKm = None) -> LiveFilters:
+        # async: a plain def would cost a thread hop.
+        return live_filters(region, neighbours, sector, item, near, radius_km)
 
-LiveFiltersDep = Annotated[LiveFilters, Depends(live_filters_dep)]
+    return dependency
 
 
 def category_codes(category: str) -> list[str]:
@@ -370,8 +380,10 @@ async def live(conn: ConnDep, principal: Principal, filters: LiveFilters,
                                 locations=_locations(rows, now, rules, shown, counts))
 
 
-async def availability(conn: ConnDep, principal: PrincipalDep,
-                       filters: LiveFiltersDep) -> AvailabilityResponse:
+async def availability(
+    conn: ConnDep, principal: PrincipalDep,
+    filters: Annotated[LiveFilters, Depends(availability_filters)],
+) -> AvailabilityResponse:
     """Available capacity per location and item: the latest value, when it was observed, its
     age, whether it is stale, and the definition version; 'not reported' is distinct from 0.
 
@@ -380,11 +392,17 @@ async def availability(conn: ConnDep, principal: PrincipalDep,
     return await live(conn, principal, filters, "available_capacity")
 
 
-async def busyness(conn: ConnDep, principal: PrincipalDep,
-                   filters: LiveFiltersDep) -> AvailabilityResponse:
+async def busyness(
+    conn: ConnDep, principal: PrincipalDep,
+    filters: Annotated[LiveFilters, Depends(busyness_filters)],
+) -> AvailabilityResponse:
     """Busyness per location: SEH NEDOCS, HAP uitloop, VVT level, ambulance deployment; the
     same filters as /v1/availability. Per region: /v1/busyness/regions."""
     return await live(conn, principal, filters, "busyness")
+
+
+availability_filters = live_filters_of("available_capacity")
+busyness_filters = live_filters_of("busyness")
 
 
 def router() -> APIRouter:

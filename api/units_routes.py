@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.access import CAPACITY_READERS, ZCV, Access, PrincipalDep, add_route
 from api.availability_routes import (
+    POINT,
     Near,
     RadiusKm,
     Region,
@@ -116,7 +117,7 @@ async def nearest(
     conn: ConnDep,
     principal: PrincipalDep,
     near: Annotated[str, Query(description="`latitude,longitude` (WGS84) of the incident",
-                               examples=["52.0907,5.1214"])],
+                               examples=["52.0907,5.1214"], json_schema_extra=POINT)],
     kind: Annotated[UnitKind, Query(description="which kind of unit")] = "ambulance",
     n: Annotated[int, Query(ge=1, le=100, description="how many units")] = 5,
     available: Annotated[bool, Query(

@@ -6,6 +6,7 @@ calls them with the query's column names), streams/ and api/ use them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -98,3 +99,13 @@ def item_matches(code: str, item: str) -> bool:
     """True when definition `code` is `item` or lies under it, on whole dot-separated segments:
     `hospital.beds.ic` matches `hospital.beds.ic.available`, not `hospital.beds.icu_x`."""
     return code == item or code.startswith(item + ".")
+
+
+def item_filters(codes: Iterable[str]) -> list[str]:
+    """Every `item` that matches one of `codes` (`item_matches`): each code and each of its
+    prefixes of whole segments, sorted."""
+    found: set[str] = set()
+    for code in codes:
+        segments = code.split(".")
+        found.update(".".join(segments[:n]) for n in range(1, len(segments) + 1))
+    return sorted(found)

@@ -7,8 +7,15 @@ same Earth radius, so a distance computed here and one a query computes agree.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
+# `latitude,longitude` in decimal degrees, within -90..90 and -180..180: what `parse_point` takes,
+# and the pattern the OpenAPI document gives such a parameter (so that the two cannot differ).
+_LATITUDE = r"[-+]?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+_LONGITUDE = r"[-+]?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+POINT_PATTERN = rf"^ *{_LATITUDE} *, *{_LONGITUDE} *$"
+_POINT = re.compile(POINT_PATTERN)
 # Mean Earth radius (IUGG), in km; the haversine error against the ellipsoid is < 0.5 %.
 EARTH_RADIUS_KM = 6371.0088
 
@@ -32,6 +39,9 @@ def parse_point(text: str) -> Point:
         raise ValueError(f"{text!r} is not 'latitude,longitude' in decimal degrees") from None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise ValueError(f"{text!r} lies outside latitude -90..90 / longitude -180..180")
+    if not _POINT.match(text):
+        raise ValueError(f"{text!r} is not 'latitude,longitude' in decimal degrees "
+                         "(digits, a point, an optional sign: e.g. 52.0907,5.1214)")
     return Point(latitude, longitude)
 
 

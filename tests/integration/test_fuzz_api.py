@@ -83,10 +83,10 @@ ITEM_3 = "issue 11 item 3 (the contracts are true)"
 # What the bounded runs still find, on some operation or other (docs/fuzzing.md has an input for
 # each): ST202, a request the document allows refused with 400/422, for rules the document's
 # schemas cannot state or do not state yet: one parameter that needs or excludes another
-# (`radius_km` needs `near`, `neighbours` a `region`, `location` or `region` but not both), a
-# definition-code prefix (`item=`), the FHIR search values' syntax (`near=0`), a FHIR body's `id`
-# that differs from the URL's, the FHIR Bundles' and CSV files' content rules, OsmAnd's unit id
-# (`id` or `device_id`). Which operations show it varies from run to run (each run is cut at
+# (`radius_km` needs `near`, `neighbours` a `region`, `location` or `region` but not both), the
+# FHIR search values' syntax (`near=0`), a FHIR body's `id` that differs from the URL's, the
+# FHIR Bundles' and CSV files' content rules, OsmAnd's unit id (`id` or `device_id`), an alert
+# rule's item and the rules per kind. Which operations show it varies from run to run (each run is cut at
 # its time), so it is known per kind, not per operation: any other kind of failure — a server
 # error, an undeclared status (ST103), a forbidden request accepted (ST201) — on any operation is
 # a red test.

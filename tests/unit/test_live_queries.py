@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.admin_routes import rejections_by_provider
 from api.availability_routes import regions_in_scope
 from core.busyness import LocationFigure, roll_up, roll_up_all
-from core.figures import item_matches
-from core.geo import Point, haversine_km, parse_point
+from core.figures import item_filters, item_matches
+from core.geo import POINT_PATTERN, Point, haversine_km, parse_point
 from core.refusals import Invalid
 from definitions.catalogue import Rollup
 from storage.history import range_problem
@@ -34,9 +37,34 @@ def test_a_quarter_of_the_equator() -> None:
 
 def test_parse_point() -> None:
     assert parse_point("52.1601, 4.4970") == LEIDEN
-    for bad in ("52.1", "north,east", "91,4", "52,181", "1,2,3"):
+    assert parse_point("-90,180") == Point(-90, 180)
+    for bad in ("52.1", "north,east", "91,4", "52,181", "1,2,3", "5.2e1,4", "nan,4", "\t52,4",
+                "90.5,4", "52,4_0", ""):
         with pytest.raises(ValueError):
             parse_point(bad)
+
+
+@given(st.from_regex(POINT_PATTERN, fullmatch=True))
+def test_every_point_the_document_allows_is_taken(text: str) -> None:
+    """The OpenAPI document gives `near` the pattern parse_point applies (no ST202)."""
+    parse_point(text)
+
+
+@given(st.text(alphabet="0123456789.,-+ eE_n\t", max_size=14))
+def test_a_point_taken_matches_the_document(text: str) -> None:
+    try:
+        parse_point(text)
+    except ValueError:
+        return
+    assert re.fullmatch(POINT_PATTERN, text)
+
+
+def test_item_filters_are_each_code_and_its_whole_segment_prefixes() -> None:
+    assert item_filters(["hospital.beds.ic.available", "hospital.seh.status"]) == [
+        "hospital", "hospital.beds", "hospital.beds.ic", "hospital.beds.ic.available",
+        "hospital.seh", "hospital.seh.status"]
+    codes = ["vvt.beds.elv_palliative.available", "hap.uitloop.phone.queue"]
+    assert all(any(item_matches(code, item) for code in codes) for item in item_filters(codes))
 
 
 @pytest.mark.parametrize(("code", "item", "expected"), [
