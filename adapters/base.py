@@ -100,10 +100,9 @@ class Adapter(Protocol):
         ...
 
 
-def check_value(definition: Definition, value: Value, expression: str,
-                unit: str | None = None) -> Issue | None:
+def check_value(definition: Definition, value: Value, expression: str) -> Issue | None:
     """An error naming `expression` if `value` breaks the definition, else None."""
-    problem = value_problem(definition, value, unit)
+    problem = value_problem(definition, value)
     return None if problem is None else error("value", expression, problem)
 
 

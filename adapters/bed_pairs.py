@@ -21,7 +21,6 @@ PAIR_FIELDS = frozenset({"available", "total"})
 
 def map_pair(
     pair: Any, codes: Mapping[str, str], meta: MessageMeta, observed_at: datetime, where: str,
-    location_id: str | None = None,
 ) -> tuple[list[Observation], list[Issue]]:
     """Observations of one `{"available", "total"}` object at `where`; null = both not reported.
 
@@ -33,5 +32,5 @@ def map_pair(
         return [], [error("structure", where,
                           'give an object {"available": n, "total": n} (null: not reported)')]
     problems = unknown_fields(pair, set(PAIR_FIELDS), where)
-    observations, bad = map_fields(pair, codes, meta, observed_at, where, location_id)
+    observations, bad = map_fields(pair, codes, meta, observed_at, where)
     return observations, problems + bad

@@ -54,10 +54,9 @@ def resource(resource_type: str, description: str, required: list[str],
                            "id": {"type": "string", "pattern": FHIR_ID}, **properties}}
 
 
-def _coding_in(system: str, codes: list[str] | None = None) -> dict[str, Any]:
-    code: dict[str, Any] = {"enum": codes} if codes else {"type": "string"}
+def _coding_in(system: str, codes: list[str]) -> dict[str, Any]:
     return {"type": "object", "required": ["system", "code"],
-            "properties": {"system": {"const": system}, "code": code}}
+            "properties": {"system": {"const": system}, "code": {"enum": codes}}}
 
 
 def extension_with_code(url: str, codes: list[str]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def observed_at_of(body: Mapping[str, Any], meta: MessageMeta, where: str) -> da
 
 def map_fields(
     body: Mapping[str, Any], fields: Mapping[str, str], meta: MessageMeta,
-    observed_at: datetime, where: str, location_id: str | None = None,
+    observed_at: datetime, where: str,
 ) -> tuple[list[Observation], list[Issue]]:
     """One observation per field of `fields` (JSON name -> definition code) present in body."""
     observations, problems = [], []
@@ -69,8 +69,7 @@ def map_fields(
         if (bad := check_value(definition, value, f"{where}.{name}")) is not None:
             problems.append(bad)
             continue
-        observations.append(observation(definition, value, meta, observed_at,
-                                        location_id=location_id))
+        observations.append(observation(definition, value, meta, observed_at))
     return observations, problems
 
 
