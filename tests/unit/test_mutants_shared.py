@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fhir.resources.R4B.measurereport import MeasureReport
@@ -18,6 +18,7 @@ from fhir.resources.R4B.organization import Organization
 
 from adapters import AdapterError, registry
 from adapters.base import (
+    Adapter,
     Issue,
     MessageMeta,
     check_observed_at,
@@ -42,7 +43,7 @@ from adapters.fhir import (
     reference_id,
     validate_resource,
 )
-from adapters.request_schemas import request_schemas, write
+from adapters.request_schemas import body_schema, mapping_schema, request_schemas, write
 from core.messages import RawMessage
 from stack.demo import location_resource, organization_resource
 
@@ -280,3 +281,20 @@ def test_the_schemas_are_written_into_a_folder_that_does_not_exist_yet(tmp_path:
     written = write(folder)
     assert sorted(p.name for p in written) == sorted(request_schemas())
     assert all(p.parent == folder for p in written)
+
+
+class _Bare:
+    """An adapter that declares neither a request nor a mapping schema."""
+
+    source_format = "json/bare"
+    path = "/v1/bare"
+
+
+def test_an_adapter_without_its_schemas_is_a_bug_that_says_which() -> None:
+    bare = cast(Adapter, _Bare())
+    with pytest.raises(TypeError, match=r"^json/bare is pushed at /v1/bare but declares no "
+                                        r"request_schema\(\)$"):
+        body_schema(bare)
+    with pytest.raises(TypeError, match=r"^json/bare needs a mapping table but declares no "
+                                        r"mapping_schema\(\)$"):
+        mapping_schema(bare)
