@@ -86,10 +86,10 @@ ITEM_3 = "issue 11 item 3 (the contracts are true)"
 # (`radius_km` needs `near`, `neighbours` a `region`, `location` or `region` but not both), the
 # FHIR search values' syntax (`near=0`), a FHIR body's `id` that differs from the URL's, the
 # FHIR Bundles' and CSV files' content rules, OsmAnd's unit id (`id` or `device_id`), an alert
-# rule's item and the rules per kind. Which operations show it varies from run to run (each run is cut at
-# its time), so it is known per kind, not per operation: any other kind of failure — a server
-# error, an undeclared status (ST103), a forbidden request accepted (ST201) — on any operation is
-# a red test.
+# rule's item and the rules per kind. Which operations show it varies from run to run (each run
+# is cut at its time), so it is known per kind, not per operation: any other kind of failure — a
+# server error, an undeclared status (ST103), a forbidden request accepted (ST201) — on any
+# operation is a red test.
 KNOWN = Known(frozenset({"ST202"}), ITEM_3)
 
 
