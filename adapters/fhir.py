@@ -28,7 +28,8 @@ def expression_of(resource_type: str, loc: tuple[int | str, ...]) -> str:
 
 def _issue_of(resource_type: str, detail: Any) -> Issue:
     kinds: dict[str, IssueType] = {"extra_forbidden": "structure", "missing": "required"}
-    kind = kinds.get(detail["type"], "invalid")
+    # fhir.resources prefixes the types of its own checks ("model_field_validation.missing").
+    kind = kinds.get(str(detail["type"]).rsplit(".", 1)[-1], "invalid")
     message = " ".join(str(detail["msg"]).split())
     return error(kind, expression_of(resource_type, tuple(detail["loc"])), message)
 
