@@ -61,11 +61,15 @@ def _initdb(pgdata: Path, user: str | None) -> None:
     if (pgdata / "PG_VERSION").exists():
         return
     _prepare_dir(pgdata, user)
-    subprocess.run(
+    done = subprocess.run(
         [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(pgdata), "--auth=trust",
          "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-        check=True, capture_output=True, user=user,
+        check=False, capture_output=True, text=True, user=user,
     )
+    if done.returncode != 0:
+        # What initdb says is the only clue (a full disk, a folder removed under it, ...).
+        raise RuntimeError(f"initdb {pgdata} failed ({done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
 
 def start(config: StackConfig) -> None:
