@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
+import pytest
 
 from core.settings import REPO_ROOT
 from tests.waiting import wait_for
@@ -86,8 +89,21 @@ def _west(token: str) -> dict[str, Any] | None:
     return body if shown else None
 
 
-def test_run_shows_live_figures_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    env = {**os.environ, "STACK_STATE_DIR": str(tmp_path / "state"),
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    """The stack's state, outside pytest's temporary folder: PostgreSQL runs as another user
+    and must reach its data folder, while every pytest session that starts on the machine (a
+    `make mutation` beside `make test`) makes /tmp/pytest-of-<user> private again (seen: initdb
+    failed)."""
+    folder = Path(tempfile.mkdtemp(prefix="zc-make-run-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_run_shows_live_figures_and_ctrl_c_stops_everything(state_dir: Path) -> None:
+    env = {**os.environ, "STACK_STATE_DIR": str(state_dir / "state"),
            **{k: str(v) for k, v in PORTS.items()}}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("DATABASE_URL", None)
@@ -127,4 +143,4 @@ def test_run_shows_live_figures_and_ctrl_c_stops_everything(tmp_path: Path) -> N
     assert output.exported("ADMIN_TOKEN")
     assert run.returncode == 0
     assert not any(_listening(port) for port in PORTS.values())
-    assert list((tmp_path / "state" / "pids").glob("*.pid")) == []
+    assert list((state_dir / "state" / "pids").glob("*.pid")) == []
