@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters import AdapterError, AdapterResult, MessageMeta
+from adapters import AdapterResult, MessageMeta
 from adapters.base import Payload
 from adapters.hospital.bed_locations import (
     ADAPTER as BEDS,
@@ -29,10 +29,10 @@ from adapters.hospital.nedocs import nedocs_score
 from adapters.hospital.saner import ADAPTER as SANER
 from adapters.hospital.saner import CAPACITY_ITEM_SYSTEM
 from adapters.hospital.seh_status import ADAPTER as SEH
+from tests.adapter_calls import Refusal, refusal
 
 RECEIVED = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 HOSPITAL = "alrijne-leiderdorp"
-Refusal = list[tuple[str, str, str]]
 
 
 def _meta(source_format: str, location: str = HOSPITAL, sector: str = "hospital") -> MessageMeta:
@@ -48,9 +48,7 @@ def _parse(adapter: Any, payload: Payload, location: str = HOSPITAL,
 
 def _refusal(adapter: Any, payload: Payload, location: str = HOSPITAL,
              sector: str = "hospital") -> Refusal:
-    with pytest.raises(AdapterError) as caught:
-        _parse(adapter, payload, location, sector)
-    return [(i.expression, i.code, i.diagnostics) for i in caught.value.issues]
+    return refusal(_parse, adapter, payload, location, sector)
 
 
 def _values(result: AdapterResult) -> dict[tuple[str, str], Any]:
@@ -124,12 +122,13 @@ def test_the_hospital_is_found_before_validation_whatever_the_codings_hold() -> 
 
 
 @pytest.mark.parametrize("payload", [[], "Bundle", None])
-def test_a_bundle_that_is_not_a_json_object_is_refused(payload: Payload) -> None:
-    wanted = [("Bundle", "structure", "expected a JSON object for Bundle")]
-    with pytest.raises(AdapterError) as caught:
-        BEDS.location_of(payload)
-    assert [(i.expression, i.code, i.diagnostics) for i in caught.value.issues] == wanted
-    assert _refusal(BEDS, payload) == wanted
+@pytest.mark.parametrize(("adapter", "resource"), [(BEDS, "Bundle"), (SANER, "MeasureReport")])
+def test_a_message_that_is_not_a_json_object_is_refused(adapter: Any, resource: str,
+                                                        payload: Payload) -> None:
+    """By the adapter's first look (`location_of`) and by its parse, in the same words."""
+    wanted = [(resource, "structure", f"expected a JSON object for {resource}")]
+    assert refusal(adapter.location_of, payload) == wanted
+    assert _refusal(adapter, payload) == wanted
 
 
 def test_a_timestamp_without_timezone_is_refused_once_in_our_words() -> None:
@@ -249,15 +248,6 @@ def test_the_report_date_comes_before_the_period_end() -> None:
                                    period_end="2026-11-22T13:45:00+01:00"))
     assert [o.observed_at for o in result.observations] == [
         datetime(2026, 11, 22, 12, 30, tzinfo=UTC)]
-
-
-@pytest.mark.parametrize("payload", [[], "MeasureReport", None])
-def test_a_report_that_is_not_a_json_object_is_refused(payload: Payload) -> None:
-    wanted = [("MeasureReport", "structure", "expected a JSON object for MeasureReport")]
-    with pytest.raises(AdapterError) as caught:
-        SANER.location_of(payload)
-    assert [(i.expression, i.code, i.diagnostics) for i in caught.value.issues] == wanted
-    assert _refusal(SANER, payload) == wanted
 
 
 def test_a_report_dated_in_the_future_is_refused_at_its_date() -> None:

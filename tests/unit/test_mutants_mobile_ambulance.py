@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters import AdapterError, AdapterResult, MessageMeta
+from adapters import AdapterResult, MessageMeta
 from adapters.ambulance.fleet import ADAPTER as FLEET
 from adapters.ambulance.fleet import snapshot
 from adapters.ambulance.lsiv import ADAPTER as LSIV
@@ -19,18 +19,10 @@ from adapters.ambulance.lsiv import _status_result
 from adapters.ambulance.lsiv_message import LsivMessage, LsivVehicle, read_message
 from adapters.base import Payload
 from adapters.mobile.osmand import ADAPTER as OSMAND
+from tests.adapter_calls import Refusal, refusal
 
 RECEIVED = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 UNIX = str(int((RECEIVED - timedelta(minutes=5)).timestamp()))  # 12:55:00Z
-
-Refusal = list[tuple[str, str, str]]
-
-
-def _issues(call: Any, *args: Any) -> Refusal:
-    with pytest.raises(AdapterError) as caught:
-        call(*args)
-    return [(i.expression, i.code, i.diagnostics) for i in caught.value.issues]
-
 
 # OsmAnd ------------------------------------------------------------------------------------
 
@@ -58,7 +50,7 @@ def _osmand(payload: Payload) -> AdapterResult:
 
 
 def _osmand_refusal(payload: Payload) -> Refusal:
-    return _issues(OSMAND.parse, payload, _meta())
+    return refusal(OSMAND.parse, payload, _meta())
 
 
 @pytest.mark.parametrize(("lat", "lon"), [("-90", "-180"), ("90", "180"), ("-90.0", "180.0")])
@@ -169,17 +161,17 @@ def test_an_lsiv_vehicle_with_its_longest_id_and_call_sign_is_kept() -> None:
 def test_a_message_without_a_vehicle_object_is_refused_naming_it(vehicle: Any,
                                                                   code: str) -> None:
     # The stream stages read a feed message before any adapter's `location_of`.
-    assert _issues(read_message, _message(vehicle=vehicle), RECEIVED) == [
+    assert refusal(read_message, _message(vehicle=vehicle), RECEIVED) == [
         ("vehicle", code, "give vehicle as a JSON object")]
 
 
 def test_a_message_without_message_id_is_refused_naming_it() -> None:
-    assert _issues(read_message, _message(message_id="-"), RECEIVED) == [
+    assert refusal(read_message, _message(message_id="-"), RECEIVED) == [
         ("message_id", "required", "give message_id as text of 1 to 128 characters")]
 
 
 def test_an_lsiv_message_that_is_no_object_is_refused_by_read_message() -> None:
-    assert _issues(read_message, ["vehicle-status"], RECEIVED) == [
+    assert refusal(read_message, ["vehicle-status"], RECEIVED) == [
         ("LSIV message", "structure", "expected a JSON object for LSIV message")]
 
 
@@ -207,7 +199,7 @@ def test_a_status_the_status_definition_does_not_list_is_refused() -> None:
     message = LsivMessage("vehicle-status", "b7e2c1d4", LsivVehicle("amb-16-123", "16-123",
                                                                    "vr16", "A"),
                           datetime(2026, 11, 22, 12, 41, tzinfo=UTC), status="11")
-    [(expression, code, diagnostics)] = _issues(_status_result, message,
+    [(expression, code, diagnostics)] = refusal(_status_result, message,
                                                 _lsiv_meta("amb-16-123"))
     assert (expression, code) == ("status", "value")
     assert "'11'" in diagnostics
@@ -234,7 +226,7 @@ def test_a_fleet_snapshot_is_mapped_at_the_region_it_names() -> None:
 
 
 def test_parsing_a_fleet_snapshot_checks_its_region_and_its_shape() -> None:
-    assert _issues(FLEET.parse, {"rav_region": "vr99", "vehicles": []}, _fleet_meta("x")) == [
+    assert refusal(FLEET.parse, {"rav_region": "vr99", "vehicles": []}, _fleet_meta("x")) == [
         ("rav_region", "value", "rav_region must be a veiligheidsregio code (vr01-vr25)")]
-    assert _issues(FLEET.parse, [], _fleet_meta("x")) == [
+    assert refusal(FLEET.parse, [], _fleet_meta("x")) == [
         ("fleet snapshot", "structure", "expected a JSON object for fleet snapshot")]

@@ -10,18 +10,16 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from adapters import AdapterError, AdapterResult, MessageMeta
+from adapters import AdapterResult, MessageMeta
 from adapters.base import Payload
 from adapters.gp.slots import ADAPTER as GP_SLOTS
 from adapters.hospital.lpz_csv import ADAPTER as LPZ_CSV
 from adapters.vvt.beds_csv import ADAPTER as VVT_BEDS_CSV
 from adapters.vvt.beds_json import ADAPTER as VVT_BEDS_JSON
+from tests.adapter_calls import refusal
 
 RECEIVED = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 VVT_HEADER = "locatie;zorgsoort;beschikbaar;totaal;tijdstip\n"
@@ -33,12 +31,6 @@ TOO_LARGE = "x" * 131_073  # one character beyond the csv module's field limit (
 def _meta(source_format: str, location: str, context: dict[str, Any] | None = None) -> MessageMeta:
     return MessageMeta(uuid.UUID(int=7), "provider-x", location, RECEIVED, source_format,
                        "test", context or {})
-
-
-def _refusal(call: Callable[[], object]) -> list[tuple[str, str, str]]:
-    with pytest.raises(AdapterError) as caught:
-        call()
-    return [(i.expression, i.code, i.diagnostics) for i in caught.value.issues]
 
 
 def _vvt(payload: Payload) -> AdapterResult:
@@ -54,18 +46,18 @@ def _lpz(payload: Payload) -> AdapterResult:
 def test_the_csv_adapters_refuse_a_payload_that_is_not_text() -> None:
     body = {"locatie": "vvt-florence-elv-mariahoeve"}
     wrong_vvt = [("body", "structure", "expected CSV text for body")]
-    assert _refusal(lambda: VVT_BEDS_CSV.location_of(body)) == wrong_vvt
-    assert _refusal(lambda: _vvt(body)) == wrong_vvt
+    assert refusal(lambda: VVT_BEDS_CSV.location_of(body)) == wrong_vvt
+    assert refusal(lambda: _vvt(body)) == wrong_vvt
     wrong_lpz = [("CSV", "structure", "expected CSV text for CSV")]
-    assert _refusal(lambda: LPZ_CSV.location_of(body)) == wrong_lpz
-    assert _refusal(lambda: _lpz(body)) == wrong_lpz
+    assert refusal(lambda: LPZ_CSV.location_of(body)) == wrong_lpz
+    assert refusal(lambda: _lpz(body)) == wrong_lpz
 
 
 def test_the_json_adapters_refuse_a_payload_that_is_not_an_object() -> None:
     wrong = "{\"resourceType\": \"Bundle\"}"  # JSON still as text
-    assert _refusal(lambda: GP_SLOTS.location_of(wrong)) == [
+    assert refusal(lambda: GP_SLOTS.location_of(wrong)) == [
         ("Bundle", "structure", "expected a JSON object for Bundle")]
-    assert _refusal(lambda: VVT_BEDS_JSON.parse(wrong, _meta("json/vvt-beds", "vvt-x"))) == [
+    assert refusal(lambda: VVT_BEDS_JSON.parse(wrong, _meta("json/vvt-beds", "vvt-x"))) == [
         ("body", "structure", "expected a JSON object for body")]
 
 
@@ -74,19 +66,19 @@ def test_the_json_adapters_refuse_a_payload_that_is_not_an_object() -> None:
 def test_a_cell_beyond_the_csv_field_limit_is_refused_naming_its_row() -> None:
     vvt = (VVT_HEADER + "vvt-florence-elv-mariahoeve;GRZ;1;2;2026-11-22T12:00:00+01:00\n"
            f"vvt-florence-elv-mariahoeve;GRZ;1;2;{TOO_LARGE}\n")
-    assert _refusal(lambda: _vvt(vvt)) == [
+    assert refusal(lambda: _vvt(vvt)) == [
         ("row 3", "structure", "not readable as CSV: field larger than field limit (131072)")]
     lpz = LPZ_HEAD + f"IC;Box 1;1;bezet;2026-11-22T13:45:01+01:00\nIC;{TOO_LARGE};1;vrij;x\n"
-    assert _refusal(lambda: _lpz(lpz)) == [
+    assert refusal(lambda: _lpz(lpz)) == [
         ("row 4", "structure", "not readable as CSV: field larger than field limit (131072)")]
 
 
 # --- parse on its own (the platform asks location_of first, which refuses these too) -------
 
 def test_parse_on_its_own_refuses_a_file_without_data() -> None:
-    assert _refusal(lambda: _vvt(VVT_HEADER)) == [
+    assert refusal(lambda: _vvt(VVT_HEADER)) == [
         ("body", "required", "the message contains no figures")]
-    assert _refusal(lambda: _lpz("")) == [
+    assert refusal(lambda: _lpz("")) == [
         ("row 1", "required", "the first line must name the hospital: "
          "'#location=<registered Location id>'")]
 
@@ -95,7 +87,7 @@ def test_parse_on_its_own_refuses_a_file_without_data() -> None:
 
 def test_more_beds_than_a_definition_allows_are_refused_naming_the_file() -> None:
     rows = "".join(f"IC;Box {n};1;bezet;2026-11-22T13:45:01+01:00\n" for n in range(501))
-    issues = _refusal(lambda: _lpz(LPZ_HEAD + rows))
+    issues = refusal(lambda: _lpz(LPZ_HEAD + rows))
     assert ("CSV", "value", "hospital.beds.ic.total must lie within [0, 500], got 501") in issues
     # 500 beds are still within the range
     result = _lpz(LPZ_HEAD + rows.split("\n", 1)[1])
@@ -117,7 +109,7 @@ def _agenda(free_slots: int) -> dict[str, Any]:
 
 def test_more_free_u3_slots_than_the_definition_allows_are_refused() -> None:
     meta = _meta("fhir-r4/Bundle-slots", "hp-de-linde-zeist")
-    assert _refusal(lambda: GP_SLOTS.parse(_agenda(201), meta)) == [
+    assert refusal(lambda: GP_SLOTS.parse(_agenda(201), meta)) == [
         ("Bundle.entry", "value", "gp.consults.u3.free must lie within [0, 200], got 201")]
     counts = {o.definition: o.value for o in GP_SLOTS.parse(_agenda(200), meta).observations}
     assert counts == {"gp.consults.u3.free": 200, "gp.consults.u4.free": 200}
