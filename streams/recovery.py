@@ -77,9 +77,8 @@ class Log:
     ends: dict[int, int]
 
 
-def current_log(bootstrap_servers: str, topic: str, timeout: float = 5.0) -> Log | None:
+def current_log(admin: kafka_admin.AdminClient, topic: str, timeout: float = 5.0) -> Log | None:
     """`topic`'s id and the end offset of each of its partitions; None when it does not exist."""
-    admin = kafka_admin.AdminClient({"bootstrap.servers": bootstrap_servers})
     try:
         described = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout)
         topic_info = described[topic].result()
@@ -132,18 +131,21 @@ class Reconciler:
     def __init__(self, pool: AsyncConnectionPool[Any], bootstrap_servers: str, topic: str,
                  send: Send, halt: Halt, read: ReadPositions) -> None:
         self._pool = pool
-        self._bootstrap = bootstrap_servers
+        # One client for the worker's life: librdkafka reconnects after a broker restart, and
+        # a client made each round would cost its threads and connections every few seconds.
+        self._admin = kafka_admin.AdminClient({"bootstrap.servers": bootstrap_servers})
         self._topic = topic
         self._send = send
         self._halt = halt
         self._read = read
-        self._consumed_since: dict[int, int] | None = None  # what this process has seen
+        # Whether a round of this process found the log whole: its consumer may have read it.
+        self._saw_log = False
 
     async def run_once(self) -> int:
         """One round; returns how many messages were sent again."""
         read = await self._read()
         try:
-            now = await asyncio.to_thread(current_log, self._bootstrap, self._topic)
+            now = await asyncio.to_thread(current_log, self._admin, self._topic)
         except KafkaException as exc:
             log.warning("reconcile_broker_unreachable", error=str(exc))
             return 0
@@ -172,7 +174,7 @@ class Reconciler:
             await archive.remember_watermarks(conn, topic=self._topic, highs=now.ends)
             await archive.remember_log(conn, topic=self._topic, topic_id=now.topic_id)
             await conn.commit()
-            self._consumed_since = self._consumed_since or now.ends
+            self._saw_log = True
             sent = await self._resend(conn, archive.behind(conn, OVERTAKEN_BY), "overtaken")
             if caught_up(read):
                 sent += await self._resend(
@@ -186,7 +188,7 @@ class Reconciler:
         await archive.remember_watermarks(conn, topic=self._topic, highs=now.ends, reset=True)
         await archive.remember_log(conn, topic=self._topic, topic_id=now.topic_id, lost=True)
         await conn.commit()
-        if self._consumed_since is not None or past_end:
+        if self._saw_log or past_end:
             # This worker's consumer read the old log: faust would skip the new one's first
             # offsets. Start again (the supervisor restarts the process).
             await self._halt(StageHalted("the broker lost the ingest topic's log; restarting "

@@ -117,13 +117,13 @@ def test_a_committed_offset_at_the_log_end_stays(bootstrap: str) -> None:
 def test_the_reconciler_sees_a_topic_created_again_by_its_new_id(bootstrap: str) -> None:
     """What the reconciler reads of the ingest topic (streams/recovery.py): its id, which a
     topic created again does not keep, and its partitions' ends; nothing for a missing topic."""
-    assert current_log(bootstrap, "t") is None
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # one client, as the reconciler's
+    assert current_log(admin, "t") is None
     _one_partition_topic(bootstrap)
-    first = current_log(bootstrap, "t")
+    first = current_log(admin, "t")
     assert first is not None and first.ends == {0: 0}
-    assert current_log(bootstrap, "t") == first  # the same log: the same id
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    assert current_log(admin, "t") == first  # the same log: the same id
     admin.delete_topics(["t"])["t"].result(timeout=15)
     _one_partition_topic(bootstrap)
-    again = current_log(bootstrap, "t")
+    again = current_log(admin, "t")
     assert again is not None and again.topic_id != first.topic_id
